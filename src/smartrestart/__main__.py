@@ -1,0 +1,5 @@
+"""Allow ``python -m smartrestart``."""
+
+from smartrestart.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Restart budgets: OTP-style restart policies turned into systemd drop-ins."""

@@ -1,0 +1,54 @@
+"""Glob patterns over repository-relative paths, as the original smart-restart read them.
+
+``**`` spans directories (``**/`` also matches no directory at all), ``*``
+matches within one path segment and ``?`` one character of a segment; every
+other character is literal, including ``[``, so rules files written for the
+original keep their meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+def normalize_path(path: str) -> str:
+    """Canonical form of a changed path: no ``./`` segments, no doubled slashes.
+
+    ``..`` is kept: resolving it would need the file system, and a path that
+    leaves the repository should not silently match a rule inside it.
+    """
+    absolute = path.startswith("/")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    joined = "/".join(parts)
+    return "/" + joined if absolute else joined
+
+
+@lru_cache(maxsize=1024)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Translate ``pattern`` into an anchored regular expression."""
+    pattern = normalize_path(pattern) if pattern not in ("", "/") else pattern
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Whether the normalised ``path`` matches ``pattern``."""
+    return compile_glob(pattern).match(normalize_path(path)) is not None

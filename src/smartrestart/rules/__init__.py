@@ -1,0 +1,1 @@
+"""Rules files: the model, its validation and the fragment directories."""

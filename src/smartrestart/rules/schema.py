@@ -1,0 +1,305 @@
+"""Validation of rules files into a :class:`RuleSet`.
+
+A strict superset of the original smart-restart ``restart-rules.yaml``: every
+file it accepted keeps its meaning, and the keys ``apply`` and ``generate``
+need (``units``, ``mode``, ``run``, ``description``, ``budgets``) are part of
+the schema, so they never trip the unknown-key check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smartrestart.configfields import (
+    check_keys,
+    did_you_mean,
+    field_path,
+    require_int,
+    require_list,
+    require_map,
+    require_str,
+    require_str_list,
+)
+from smartrestart.errors import ConfigError, Location
+from smartrestart.rules.model import (
+    DEFAULT_ORDER,
+    Action,
+    Fallback,
+    FallbackKind,
+    Mode,
+    Rule,
+    RuleSet,
+)
+from smartrestart.unitname import UnitNameKind, unit_name_kind, unit_name_problem
+from smartrestart.yamlsource import YamlMap, load_yaml_file
+
+if TYPE_CHECKING:
+    from smartrestart.budget.model import Budget
+
+TOP_LEVEL_KEYS = ("actions", "rules", "fallback", "budgets")
+ACTION_KEYS = ("order", "units", "mode", "run", "description")
+RULE_KEYS = ("pattern", "actions")
+
+# Action names are printed one per line and used in journal fields.
+_ACTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+-]*\Z")
+
+
+class _Partial:
+    """What one file contributes before merging (a plain class: cheap to define)."""
+
+    __slots__ = ("actions", "budgets", "fallback", "path", "references", "rules")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.actions: dict[str, Action] = {}
+        self.rules: list[Rule] = []
+        self.fallback: Fallback | None = None
+        self.budgets: dict[str, Budget] = {}
+        # Action names referenced by rules and fallback, checked after merging.
+        self.references: list[tuple[str, Location, str]] = []
+
+
+def load_rule_set(paths: Sequence[Path]) -> RuleSet:
+    """Load and merge ``paths`` in order; any problem is a ConfigError."""
+    return merge([_load_file(path) for path in paths])
+
+
+def _load_file(path: Path) -> _Partial:
+    data = load_yaml_file(path)
+    if data is None:
+        raise ConfigError(
+            Location(path, 1), "", "file is empty; expected a mapping with 'actions' and 'rules'"
+        )
+    top = require_map(data, Location(path, 1), "")
+    check_keys(top, TOP_LEVEL_KEYS, "")
+    partial = _Partial(path)
+    if "actions" in top:
+        _parse_actions(top["actions"], top.location_of("actions"), partial)
+    if "rules" in top:
+        _parse_rules(top["rules"], top.location_of("rules"), partial)
+    if "fallback" in top:
+        partial.fallback = _parse_fallback(top["fallback"], top.location_of("fallback"), partial)
+    if "budgets" in top:
+        # Only files with budgets pay for importing their validation.
+        from smartrestart.budget.schema import parse_budgets
+
+        partial.budgets = parse_budgets(top["budgets"], top.location_of("budgets"))
+    return partial
+
+
+def _parse_actions(value: Any, where: Location, partial: _Partial) -> None:
+    if value is None:
+        return
+    actions = require_map(value, where, "actions")
+    for name, spec in actions.items():
+        name_where = actions.location_of(name)
+        text = require_str(name, name_where, "actions")
+        if not _ACTION_NAME.match(text):
+            raise ConfigError(
+                name_where,
+                f"actions.{text}",
+                "action names may use letters, digits and _ . : @ + - only",
+            )
+        partial.actions[text] = _parse_action(text, spec, name_where)
+
+
+def _parse_action(name: str, value: Any, where: Location) -> Action:
+    context = f"actions.{name}"
+    if value is None:  # the original accepted `name:` with no settings
+        return Action(name=name, location=where)
+    spec = require_map(value, where, context)
+    check_keys(spec, ACTION_KEYS, context)
+    order = DEFAULT_ORDER
+    if "order" in spec:
+        order = require_int(spec["order"], spec.location_of("order"), f"{context}.order")
+    units = _parse_units(spec, context)
+    mode = Mode.RESTART
+    if "mode" in spec:
+        mode = _parse_mode(spec["mode"], spec.location_of("mode"), f"{context}.mode")
+        if not units:
+            raise ConfigError(
+                spec.location_of("mode"), f"{context}.mode", "has no effect without 'units'"
+            )
+    run = (
+        _parse_run(spec["run"], spec.location_of("run"), f"{context}.run")
+        if "run" in spec
+        else None
+    )
+    if run is not None and units:
+        raise ConfigError(
+            spec.location_of("run"),
+            f"{context}.run",
+            "an action has either 'units' or 'run', not both",
+            hint="split it into two actions and order them",
+        )
+    description = None
+    if "description" in spec:
+        description = require_str(
+            spec["description"], spec.location_of("description"), f"{context}.description"
+        )
+    return Action(
+        name=name,
+        location=where,
+        order=order,
+        units=units,
+        mode=mode,
+        run=run,
+        description=description,
+    )
+
+
+def _parse_units(spec: YamlMap, context: str) -> tuple[str, ...]:
+    if "units" not in spec:
+        return ()
+    where = spec.location_of("units")
+    units: list[str] = []
+    for index, (unit, unit_where) in enumerate(
+        require_str_list(spec["units"], where, f"{context}.units")
+    ):
+        name = f"{context}.units[{index}]"
+        problem = unit_name_problem(unit)
+        if problem:
+            raise ConfigError(unit_where, name, problem)
+        if unit_name_kind(unit) is UnitNameKind.TEMPLATE:
+            raise ConfigError(
+                unit_where,
+                name,
+                f"{unit!r} is a template; name an instance such as {unit.replace('@.', '@1.')!r}",
+            )
+        if unit in units:
+            raise ConfigError(unit_where, name, f"{unit!r} is listed twice")
+        units.append(unit)
+    return tuple(units)
+
+
+def _parse_mode(value: Any, where: Location, name: str) -> Mode:
+    text = require_str(value, where, name)
+    try:
+        return Mode(text)
+    except ValueError:
+        choices = [m.value for m in Mode]
+        raise ConfigError(
+            where,
+            name,
+            f"{text!r} is not one of {', '.join(choices)}",
+            hint=did_you_mean(text, choices),
+        ) from None
+
+
+def _parse_run(value: Any, where: Location, name: str) -> tuple[str, ...]:
+    """``run: "cmd args"`` runs through /bin/sh -c; ``run: [argv...]`` runs argv as is."""
+    if isinstance(value, str):
+        return ("/bin/sh", "-c", require_str(value, where, name))
+    argv = [item for item, _ in require_str_list(value, where, name)]
+    if not argv:
+        raise ConfigError(where, name, "must not be empty")
+    if not argv[0].startswith("/"):
+        raise ConfigError(
+            where, f"{name}[0]", "the program must be an absolute path, as systemd requires"
+        )
+    return tuple(argv)
+
+
+def _parse_rules(value: Any, where: Location, partial: _Partial) -> None:
+    if value is None:
+        return
+    rules = require_list(value, where, "rules")
+    for index, item in enumerate(rules):
+        item_where = rules.location_of(index)
+        context = f"rules[{index}]"
+        spec = require_map(item, item_where, context)
+        check_keys(spec, RULE_KEYS, context)
+        if "pattern" not in spec:
+            raise ConfigError(item_where, field_path(context, "pattern"), "is required")
+        pattern = require_str(spec["pattern"], spec.location_of("pattern"), f"{context}.pattern")
+        names: list[str] = []
+        if "actions" in spec and spec["actions"] is not None:
+            for i, (name, name_where) in enumerate(
+                require_str_list(spec["actions"], spec.location_of("actions"), f"{context}.actions")
+            ):
+                partial.references.append((name, name_where, f"{context}.actions[{i}]"))
+                if name not in names:
+                    names.append(name)
+        partial.rules.append(Rule(pattern=pattern, actions=tuple(names), location=item_where))
+
+
+def _parse_fallback(value: Any, where: Location, partial: _Partial) -> Fallback:
+    if value is None:
+        return Fallback(location=where)
+    if isinstance(value, str):
+        if value in (FallbackKind.NONE, FallbackKind.ALL):
+            return Fallback(kind=FallbackKind(value), location=where)
+        raise ConfigError(
+            where,
+            "fallback",
+            f"{value!r} is not 'none', 'all' or a list of action names",
+            hint=did_you_mean(value, ["none", "all"]),
+        )
+    names: list[str] = []
+    for i, (name, name_where) in enumerate(require_str_list(value, where, "fallback")):
+        partial.references.append((name, name_where, f"fallback[{i}]"))
+        if name not in names:
+            names.append(name)
+    return Fallback(kind=FallbackKind.LIST, actions=tuple(names), location=where)
+
+
+def merge(partials: Sequence[_Partial]) -> RuleSet:
+    """Merge files in order: actions and budgets must be unique, rules concatenate.
+
+    Fallbacks combine as a union, so every package's fragment can add the
+    actions its own unmatched files need: ``all`` wins over lists, lists unite.
+    """
+    actions: dict[str, Action] = {}
+    budgets: dict[str, Budget] = {}
+    rules: list[Rule] = []
+    fallback = Fallback()
+    for partial in partials:
+        for name, action in partial.actions.items():
+            if name in actions:
+                raise ConfigError(
+                    action.location,
+                    f"actions.{name}",
+                    f"duplicate action (already declared at {actions[name].location})",
+                )
+            actions[name] = action
+        for unit, budget in partial.budgets.items():
+            if unit in budgets:
+                raise ConfigError(
+                    budget.location,
+                    f"budgets.{unit}",
+                    f"duplicate budget (already declared at {budgets[unit].location})",
+                )
+            budgets[unit] = budget
+        rules.extend(partial.rules)
+        if partial.fallback is not None:
+            fallback = _union(fallback, partial.fallback)
+    for partial in partials:
+        for name, where, field_name in partial.references:
+            if name not in actions:
+                raise ConfigError(
+                    where,
+                    field_name,
+                    f"names undeclared action {name!r}",
+                    hint=did_you_mean(name, actions) or "declare it under 'actions:'",
+                )
+    return RuleSet(
+        actions=actions,
+        rules=tuple(rules),
+        fallback=fallback,
+        budgets=budgets,
+        sources=tuple(p.path for p in partials),
+    )
+
+
+def _union(left: Fallback, right: Fallback) -> Fallback:
+    if left.kind is FallbackKind.NONE:
+        return right
+    if right.kind is FallbackKind.NONE:
+        return left
+    if FallbackKind.ALL in (left.kind, right.kind):
+        return left if left.kind is FallbackKind.ALL else right
+    merged = left.actions + tuple(a for a in right.actions if a not in left.actions)
+    return Fallback(kind=FallbackKind.LIST, actions=merged, location=left.location)
