@@ -1,0 +1,106 @@
+"""Atomic, idempotent file writes that never follow a symlink out of their directory.
+
+Standard library only: the notify library (used inside services) shares it.
+
+The directory is opened once with ``O_NOFOLLOW`` and every later operation is
+relative to that descriptor (``dir_fd``), so a symlink planted in place of the
+file or swapped in for the directory mid-way cannot redirect the write. The
+content goes to a temporary file in the same directory, is fsync'ed, and is
+renamed over the target: readers see the old or the new file, never half.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+
+class WriteOutcome(StrEnum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+
+
+class UnsafePathError(OSError):
+    """The target or its directory is a symlink; we refuse to follow it."""
+
+
+def open_directory(directory: Path, *, create: bool = False, mode: int = 0o755) -> int:
+    """A descriptor of ``directory`` opened without following a final symlink."""
+    if create:
+        directory.mkdir(parents=True, exist_ok=True, mode=mode)
+    try:
+        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and directory.is_symlink():
+            raise UnsafePathError(
+                exc.errno, "refusing to follow a symlinked directory", str(directory)
+            ) from None
+        raise
+
+
+def read_in(dir_fd: int, name: str) -> bytes | None:
+    """Content of ``name`` in the directory, None when absent; refuses symlinks."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(exc.errno, "refusing to follow a symlink", name) from None
+        raise
+    with os.fdopen(fd, "rb") as stream:
+        return stream.read()
+
+
+def write_in(
+    dir_fd: int, name: str, content: bytes, *, mode: int = 0o644, durable: bool = True
+) -> WriteOutcome:
+    """Atomically replace ``name`` with ``content`` unless it already holds exactly that.
+
+    ``durable=False`` skips the fsyncs: for caches, where losing the new
+    content in a power cut only costs a rebuild, the rename alone still keeps
+    readers from ever seeing half a file.
+    """
+    if read_in(dir_fd, name) == content:
+        return WriteOutcome.UNCHANGED
+    temporary = f".{name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(
+        temporary,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        mode,
+        dir_fd=dir_fd,
+    )
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            if durable:
+                os.fsync(stream.fileno())
+        os.rename(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=dir_fd)
+        raise
+    if durable:
+        os.fsync(dir_fd)
+    return WriteOutcome.WRITTEN
+
+
+def write_file(
+    path: Path,
+    content: bytes,
+    *,
+    mode: int = 0o644,
+    create_dirs: bool = False,
+    durable: bool = True,
+) -> WriteOutcome:
+    """:func:`write_in` for a path: opens its directory safely first."""
+    dir_fd = open_directory(path.parent, create=create_dirs)
+    try:
+        return write_in(dir_fd, path.name, content, mode=mode, durable=durable)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,367 @@
+"""Reverse import expansion: right where the original smart-restart was not."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartrestart.importgraph.graph import ImportGraph, build_graph
+from tests.helpers import write_tree
+
+
+def graph_of(root: Path, *, cache: Path | None = None, type_checking: bool = False) -> ImportGraph:
+    return build_graph([root], cache_dir=cache, include_type_checking=type_checking)
+
+
+def added(graph: ImportGraph, root: Path, *changed: str) -> set[str]:
+    chains = graph.expand([str(root / c) for c in changed])
+    return {os.path.relpath(p, root) for p in chains}
+
+
+def test_linear_chain(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg import b\n",
+            "pkg/b.py": "from pkg import c\n",
+            "pkg/c.py": "VALUE = 1\n",
+        },
+    )
+    graph = graph_of(tmp_path)
+    assert added(graph, tmp_path, "pkg/c.py") == {"pkg/a.py", "pkg/b.py"}
+    chain = graph.expand([str(tmp_path / "pkg/c.py")])[str(tmp_path / "pkg/a.py")]
+    assert [os.path.relpath(p, tmp_path) for p in chain] == ["pkg/c.py", "pkg/b.py", "pkg/a.py"]
+
+
+def test_relative_imports(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/leaf.py": "X = 1\n",
+            "pkg/sub/uses.py": "from .leaf import X\n",
+            "pkg/other.py": "from .sub import leaf\n",
+            "pkg/deep.py": "from .sub.uses import X\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "pkg/sub/leaf.py") == {
+        "pkg/sub/uses.py",
+        "pkg/other.py",
+        "pkg/deep.py",
+    }
+
+
+def test_relative_import_inside_package_init(tmp_path: Path) -> None:
+    """The original resolved `from . import x` in __init__.py one package too high."""
+    write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/svc/__init__.py": "from . import handlers\n",
+            "app/svc/handlers.py": "",
+            "app/handlers.py": "",
+            "main.py": "import app.svc\n",
+        },
+    )
+    graph = graph_of(tmp_path)
+    assert added(graph, tmp_path, "app/svc/handlers.py") == {"app/svc/__init__.py", "main.py"}
+    assert added(graph, tmp_path, "app/handlers.py") == set()
+
+
+def test_from_package_import_submodule(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {"pkg/__init__.py": "", "pkg/leaf.py": "", "consumer.py": "from pkg import leaf\n"},
+    )
+    assert added(graph_of(tmp_path), tmp_path, "pkg/leaf.py") == {"consumer.py"}
+
+
+def test_import_a_b_c_depends_on_package_inits(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "a/__init__.py": "",
+            "a/b/__init__.py": "",
+            "a/b/c.py": "",
+            "consumer.py": "import a.b.c\n",
+        },
+    )
+    graph = graph_of(tmp_path)
+    assert added(graph, tmp_path, "a/__init__.py") == {"consumer.py"}
+    assert added(graph, tmp_path, "a/b/__init__.py") == {"consumer.py"}
+    assert added(graph, tmp_path, "a/b/c.py") == {"consumer.py"}
+
+
+def test_star_import(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from .core import *\n",
+            "pkg/core.py": "",
+            "user.py": "from pkg import *\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "pkg/core.py") == {"pkg/__init__.py", "user.py"}
+
+
+def test_imports_in_functions_and_try_blocks(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "lazy.py": "def f():\n    import target\n",
+            "guarded.py": "try:\n    import target\nexcept ImportError:\n    target = None\n",
+            "target.py": "",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "target.py") == {"lazy.py", "guarded.py"}
+
+
+def test_type_checking_imports_excluded_unless_asked(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "types_user.py": """\
+                from typing import TYPE_CHECKING
+                if TYPE_CHECKING:
+                    import target
+                """,
+            "target.py": "",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "target.py") == set()
+    assert added(graph_of(tmp_path, type_checking=True), tmp_path, "target.py") == {"types_user.py"}
+
+
+def test_src_layout_detected_from_pyproject(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.setuptools.packages.find]\nwhere = ["src"]\n',
+            "src/app/__init__.py": "",
+            "src/app/db.py": "",
+            "src/app/api.py": "from app import db\n",
+            "tests/test_api.py": "import app.api\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "src/app/db.py") == {
+        "src/app/api.py",
+        "tests/test_api.py",
+    }
+
+
+def test_root_inside_a_package_names_modules_from_the_package(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "src/app/__init__.py": "",
+            "src/app/db.py": "",
+            "src/app/api.py": "from app.db import connect\n",
+        },
+    )
+    assert added(graph_of(tmp_path / "src/app"), tmp_path, "src/app/db.py") == {"src/app/api.py"}
+
+
+def test_syntax_error_is_reported_and_treated_conservatively(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/broken.py": 'import os\nx = """never closed\n',
+            "pkg/ok.py": "X = 1\n",
+        },
+    )
+    graph = graph_of(tmp_path)
+    assert list(graph.problems) == [str(tmp_path / "pkg/broken.py")]
+    assert added(graph, tmp_path, "pkg/ok.py") == {"pkg/broken.py"}
+
+
+def test_deleted_file_expands_through_importers_of_its_old_name(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/user.py": "from pkg import gone\n"})
+    assert added(graph_of(tmp_path), tmp_path, "pkg/gone.py") == {"pkg/user.py"}
+
+
+def test_cycles_terminate(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg import b\n",
+            "pkg/b.py": "from pkg import a\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "pkg/a.py") == {"pkg/b.py"}
+
+
+def test_tree_under_a_dot_folder_is_still_scanned(tmp_path: Path) -> None:
+    """The original skipped a whole tree when its absolute path held a dot-folder."""
+    root = tmp_path / ".deploy/releases/build/app"
+    write_tree(root, {"lib.py": "", "main.py": "import lib\n"})
+    assert added(graph_of(root), root, "lib.py") == {"main.py"}
+
+
+def test_hidden_dirs_and_virtualenvs_below_the_root_are_skipped(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "lib.py": "",
+            ".venv/pyvenv.cfg": "home = /usr\n",
+            ".venv/lib/x.py": "import lib\n",
+            "env/pyvenv.cfg": "home = /usr\n",
+            "env/lib/y.py": "import lib\n",
+            ".hidden/z.py": "import lib\n",
+            "build/w.py": "import lib\n",
+            "node_modules/n.py": "import lib\n",
+            "ok/user.py": "import lib\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "lib.py") == {"ok/user.py"}
+
+
+def test_script_directory_siblings(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "services/api/helpers.py": "",
+            "services/api/main.py": "import helpers\n",
+            "services/worker/main.py": "import helpers\n",
+        },
+    )
+    assert added(graph_of(tmp_path), tmp_path, "services/api/helpers.py") == {
+        "services/api/main.py"
+    }
+
+
+def test_several_roots_merge(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shared/common/__init__.py": "",
+            "shared/common/db.py": "",
+            "services/api/api/__init__.py": "",
+            "services/api/api/app.py": "from common import db\n",
+            "services/worker/worker/__init__.py": "",
+            "services/worker/worker/jobs.py": "import common.db\n",
+        },
+    )
+    graph = build_graph(
+        [tmp_path / "shared", tmp_path / "services/api", tmp_path / "services/worker"],
+        cache_dir=None,
+    )
+    assert added(graph, tmp_path, "shared/common/db.py") == {
+        "services/api/api/app.py",
+        "services/worker/worker/jobs.py",
+    }
+
+
+def test_a_roots_own_module_shadows_another_roots(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "a/config.py": "",
+            "a/main.py": "import config\n",
+            "b/config.py": "",
+            "b/main.py": "import config\n",
+        },
+    )
+    graph = build_graph([tmp_path / "a", tmp_path / "b"], cache_dir=None)
+    assert added(graph, tmp_path, "a/config.py") == {"a/main.py"}
+
+
+def test_warm_cache_rescans_only_changed_files(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_tree(root, {f"pkg/m{i}.py": f"import pkg.m{i + 1}\n" for i in range(30)})
+    (root / "pkg/__init__.py").write_text("")
+    old = time.time() - 60  # older than the racy window, so entries are trusted
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    os.utime(root / "pkg", (old, old))
+    os.utime(root, (old, old))
+    cache = tmp_path / "cache"
+    first = graph_of(root, cache=cache)
+    assert first.stats.scanned == 31
+    second = graph_of(root, cache=cache)
+    assert (second.stats.scanned, second.stats.from_cache) == (0, 31)
+    (root / "pkg/m5.py").write_text("import pkg.m29\n")
+    os.utime(root / "pkg/m5.py", (old + 1, old + 1))
+    third = graph_of(root, cache=cache)
+    assert (third.stats.scanned, third.stats.from_cache) == (1, 30)
+    assert "pkg/m5.py" in added(third, root, "pkg/m29.py")
+    assert "pkg/m5.py" not in added(third, root, "pkg/m6.py")
+
+
+def test_new_file_in_an_old_directory_is_found(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_tree(root, {"lib.py": ""})
+    old = time.time() - 60
+    os.utime(root / "lib.py", (old, old))
+    os.utime(root, (old, old))
+    cache = tmp_path / "cache"
+    graph_of(root, cache=cache)
+    (root / "user.py").write_text("import lib\n")  # changes the directory's mtime
+    assert added(graph_of(root, cache=cache), root, "lib.py") == {"user.py"}
+
+
+def test_unwritable_cache_is_ignored(tmp_path: Path) -> None:
+    write_tree(tmp_path / "p", {"a.py": "import b\n", "b.py": ""})
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert added(graph_of(tmp_path / "p", cache=blocker / "cache"), tmp_path / "p", "b.py") == {
+        "a.py"
+    }
+
+
+def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {f"pkg/m{i}.py": f"from pkg import m{(i * 7) % 300}\n" for i in range(300)}
+    files["pkg/__init__.py"] = ""
+    write_tree(tmp_path, files)
+    parallel = graph_of(tmp_path)
+    import smartrestart.importgraph.parallel as parallel_module
+
+    monkeypatch.setattr(parallel_module, "_parallel_allowed", lambda: False)
+    serial = graph_of(tmp_path)
+    assert parallel.importers == serial.importers
+
+
+modules = st.integers(min_value=0, max_value=7)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(modules, modules), max_size=20), st.sets(modules, max_size=4))
+def test_expansion_is_a_superset_closed_under_importers(
+    tmp_path_factory: pytest.TempPathFactory, edges: list[tuple[int, int]], changed: set[int]
+) -> None:
+    root = tmp_path_factory.mktemp("graph")
+    imports: dict[int, set[int]] = {i: set() for i in range(8)}
+    for importer, imported in edges:
+        imports[importer].add(imported)
+    write_tree(
+        root,
+        {
+            f"m{i}.py": "".join(f"import m{j}\n" for j in sorted(deps))
+            for i, deps in imports.items()
+        },
+    )
+    result = added(graph_of(root), root, *(f"m{i}.py" for i in changed))
+    expanded = {f"m{i}.py" for i in changed} | result
+    # Every importer of an expanded module is expanded too (closure), and nothing else is.
+    for i, deps in imports.items():
+        if any(f"m{j}.py" in expanded for j in deps):
+            assert f"m{i}.py" in expanded
+    reachable = set(changed)
+    grew = True
+    while grew:
+        grew = False
+        for i, deps in imports.items():
+            if i not in reachable and deps & reachable:
+                reachable.add(i)
+                grew = True
+    assert expanded == {f"m{i}.py" for i in reachable}
