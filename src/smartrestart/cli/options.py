@@ -1,0 +1,131 @@
+"""Options shared by several commands, each declared once as a decorator."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from smartrestart.changes import ChangeSources
+from smartrestart.decide_run import DecideRequest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+rules_option = click.option(
+    "-r",
+    "--rules",
+    "rules_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rules file (repeatable). Default: ./restart-rules.yaml when present. "
+    "Fragments from rules.d directories are always added.",
+)
+config_root_option = click.option(
+    "--config-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d (for images and tests).",
+)
+
+
+def decide_inputs(function: F) -> F:
+    """Every option that feeds the decider; ``decide`` and ``apply`` share them."""
+    decorators = [
+        rules_option,
+        config_root_option,
+        click.option(
+            "--root",
+            "roots",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Expand changed files through the reverse import graph of this tree "
+            "(repeatable; several roots merge into one graph).",
+        ),
+        click.option(
+            "--include-type-checking",
+            is_flag=True,
+            help="Count imports under `if TYPE_CHECKING:` as dependencies.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where parsed imports are cached. Default: $XDG_CACHE_HOME/smartrestart.",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the import cache."),
+        click.option(
+            "-z", "null_separated", is_flag=True, help="Paths on stdin are NUL-separated."
+        ),
+        click.option(
+            "--git",
+            "git_range",
+            metavar="A..B",
+            help="Take the changed files from `git diff A..B` (renames count as delete + add).",
+        ),
+        click.option(
+            "--from-dpkg",
+            "dpkg_package",
+            metavar="PKG",
+            help="Take the changed files from an installed Debian package (dpkg -L).",
+        ),
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def build_request(
+    *,
+    rules_files: tuple[Path, ...],
+    config_root: Path,
+    roots: tuple[Path, ...],
+    include_type_checking: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+    null_separated: bool,
+    git_range: str | None,
+    dpkg_package: str | None,
+    paths: tuple[str, ...],
+) -> DecideRequest:
+    """The decider's request from the values of :func:`decide_inputs`."""
+    cache: Path | None = None
+    if cache_dir is not None:
+        cache = cache_dir
+    elif roots and not no_cache:
+        from smartrestart.importgraph.cache import default_cache_dir
+
+        cache = default_cache_dir()
+    if no_cache:
+        cache = None
+    return DecideRequest(
+        rules_files=rules_files,
+        config_root=config_root,
+        roots=roots,
+        cache_dir=cache,
+        include_type_checking=include_type_checking,
+        sources=ChangeSources(
+            paths=paths,
+            null_separated=null_separated,
+            git_range=git_range,
+            dpkg_package=dpkg_package,
+        ),
+    )
+
+
+def current_directory() -> str:
+    """The working directory as the user sees it (``$PWD`` when it names the same place).
+
+    Through a symlinked deploy directory (``/srv/app/current``) ``$PWD`` keeps
+    the path the user typed, so reported paths stay the ones they recognise.
+    """
+    pwd = os.environ.get("PWD")
+    if pwd and Path(pwd).is_absolute():
+        with contextlib.suppress(OSError):
+            if Path(pwd).samefile("."):
+                return os.path.normpath(pwd)
+    return str(Path.cwd())

@@ -1,0 +1,1 @@
+"""Turning results into text and JSON: pure functions, no I/O."""

@@ -1,0 +1,250 @@
+"""`smartrestart decide` end to end, in a subprocess as deploy scripts run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, write_rules
+
+EXAMPLE = FIXTURES / "multi-service"
+
+
+def run(
+    *args: str, cwd: Path, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "smartrestart", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(cwd / ".cache"), **(env or {})},
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        completed.args, completed.returncode, completed.stdout.decode(), completed.stderr.decode()
+    )
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+def test_original_multi_service_example_with_root(example: Path) -> None:
+    result = run(
+        "decide",
+        "-r",
+        "restart-rules.yaml",
+        "--config-root",
+        str(example / "none"),
+        "--root",
+        "src",
+        "--show-expanded",
+        cwd=example,
+        stdin=b"src/lib/auth.py\ndocs/security.md\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "restart_api\nrestart_worker\n"
+    assert result.stderr == (
+        "INFO: import-chain expansion added 3 file(s):\n"
+        "  + src/api/handlers.py\n"
+        "  + src/api/server.py\n"
+        "  + src/worker/jobs.py\n"
+    )
+
+
+def test_original_multi_service_example_without_root_is_a_silent_miss(example: Path) -> None:
+    result = run(
+        "decide",
+        "--config-root",
+        str(example / "none"),
+        "src/lib/auth.py",
+        "docs/security.md",
+        cwd=example,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_original_basic_example_show_unmatched(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path,
+        """\
+        actions:
+          pip_install: {order: 10}
+          restart_api: {order: 20}
+        rules:
+          - {pattern: "requirements.txt", actions: [pip_install, restart_api]}
+          - {pattern: "src/**", actions: [restart_api]}
+          - {pattern: "**/*.md", actions: []}
+        fallback: [restart_api]
+        """,
+        "restart-rules.yaml",
+    )
+    result = run(
+        "decide",
+        "--config-root",
+        str(tmp_path / "none"),
+        "--show-unmatched",
+        cwd=tmp_path,
+        stdin=b"src/api.py\nREADME.md\nrequirements.txt\nconfig.toml\n",
+    )
+    assert result.stdout == "pip_install\nrestart_api\n"
+    assert (
+        result.stderr
+        == "INFO: 1 unmatched file(s):\n  - config.toml\nINFO: fallback policy applied\n"
+    )
+
+
+def test_nul_separated_stdin(example: Path) -> None:
+    result = run(
+        "decide",
+        "--config-root",
+        "none",
+        "-z",
+        cwd=example,
+        stdin=b"src/worker/jobs.py\0src/api/odd\nname.py\0",
+    )
+    assert result.stdout == "restart_api\nrestart_worker\n"
+
+
+def test_git_range_includes_both_names_of_a_rename(example: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=example, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "0")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "1")
+    git("mv", "src/lib/db.py", "src/lib/database.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "2")
+    result = run(
+        "decide",
+        "--config-root",
+        "none",
+        "--root",
+        "src",
+        "--json",
+        "--git",
+        "HEAD~1..HEAD",
+        cwd=example,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert sorted(data["changed"]) == ["src/lib/database.py", "src/lib/db.py"]
+    assert [a["name"] for a in data["actions"]] == ["restart_worker"]
+
+
+def test_json_carries_reasons_and_chain(example: Path) -> None:
+    result = run(
+        "decide", "--config-root", "none", "--root", "src", "--json", "src/lib/db.py", cwd=example
+    )
+    data = json.loads(result.stdout)
+    (action,) = data["actions"]
+    assert action["name"] == "restart_worker"
+    assert action["units"] == ["example-worker.service"]
+    assert action["mode"] == "restart"
+    (reason,) = action["reasons"]
+    assert reason["file"] == "src/worker/jobs.py"
+    assert reason["rule"]["pattern"] == "src/worker/**"
+    assert reason["rule"]["source"].endswith("restart-rules.yaml:21")
+    assert reason["chain"] == ["src/lib/db.py", "src/worker/jobs.py"]
+    assert data["expanded"] == [
+        {"file": "src/worker/jobs.py", "chain": ["src/lib/db.py", "src/worker/jobs.py"]}
+    ]
+    assert data["graph"]["files"] == 11
+
+
+def test_explain(example: Path) -> None:
+    result = run(
+        "decide",
+        "--config-root",
+        "none",
+        "--root",
+        "src",
+        "--explain",
+        "src/lib/db.py",
+        cwd=example,
+    )
+    assert "restart_worker [order 20] (restart example-worker.service)" in result.stdout
+    assert "src/lib/db.py <- src/worker/jobs.py" in result.stdout
+
+
+def test_config_error_exit_2_with_file_line_field(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path, "actions:\n  a: {ordr: 1}\n")
+    result = run("decide", "-r", str(rules), "--config-root", "none", "x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"smartrestart: error: {rules}:2: actions.a.ordr: unknown key "
+        "(known keys: order, units, mode, run, description)\n"
+        "smartrestart: hint: did you mean 'order'?\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_no_rules_is_exit_2(tmp_path: Path) -> None:
+    result = run("decide", "--config-root", "none", "x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no rules" in result.stderr
+
+
+def test_bad_git_range_is_exit_2(example: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=example, check=True)
+    result = run("decide", "--config-root", "none", "--git", "nope..nada", cwd=example)
+    assert result.returncode == 2
+    assert result.stderr.startswith("smartrestart: error: --git:")
+
+
+def test_fragments_from_config_root(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path / "img/usr/lib/smartrestart/rules.d",
+        "actions: {web: {}}\nrules: [{pattern: 'www/**', actions: [web]}]\n",
+        "web.yaml",
+    )
+    result = run("decide", "--config-root", str(tmp_path / "img"), "www/index.html", cwd=tmp_path)
+    assert result.stdout == "web\n"
+
+
+def test_syntax_error_in_changed_file_is_a_warning(example: Path) -> None:
+    (example / "src/worker/jobs.py").write_text("def broken(:\n")
+    result = run(
+        "decide", "--config-root", "none", "--root", "src", "src/worker/jobs.py", cwd=example
+    )
+    assert result.returncode == 0
+    assert result.stdout == "restart_worker\n"
+    assert "src/worker/jobs.py:1: syntax error" in result.stderr
+
+
+def test_decide_does_not_import_pystemd(example: Path) -> None:
+    code = (
+        "import sys; from smartrestart.cli.main import cli\n"
+        "try:\n    cli(['decide', '--config-root', 'none', '--root', 'src', 'src/lib/db.py'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pystemd', 'lxml')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=example, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().endswith("[]")
+
+
+def test_version_and_help() -> None:
+    version = run("--version", cwd=Path.cwd())
+    assert version.stdout.startswith("smartrestart, version ")
+    for command in ("decide", "completion"):
+        helped = run(command, "--help", cwd=Path.cwd())
+        assert helped.returncode == 0
+        assert "Usage: smartrestart " + command in helped.stdout
+
+
+def test_completion_script() -> None:
+    result = run("completion", "bash", cwd=Path.cwd())
+    assert "_SMARTRESTART_COMPLETE" in result.stdout
