@@ -1,0 +1,80 @@
+"""Fixtures for tests against a real systemd: one booted bed per kind, shared by the session.
+
+Outside CI, without root or systemd-nspawn, every integration test is skipped
+with one reason line. With ``CI=true`` a bed that cannot boot fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests import testbed
+
+_BOOTED: dict[str, testbed.TestBed] = {}
+_STARTED = time.monotonic()
+
+
+def _unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "integration tests need root to boot a systemd test bed (systemd-nspawn)"
+    if shutil.which("systemd-nspawn") is None:
+        return "integration tests need systemd-nspawn: apt-get install systemd-container"
+    return None
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in item.nodeid:
+            item.add_marker(pytest.mark.integration)
+    reason = _unavailable_reason()
+    if reason is None:
+        return
+    if _in_ci():
+        raise pytest.UsageError(f"CI=true but the test beds cannot run: {reason}")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", params=testbed.KINDS)
+def bed(request: pytest.FixtureRequest) -> Iterator[testbed.TestBed]:
+    """A running bed of each kind (debian12: systemd 252, debian13: systemd 257)."""
+    kind: str = request.param
+    try:
+        booted = testbed.boot(kind)
+    except testbed.BedError as exc:
+        if _in_ci():
+            pytest.fail(f"{kind} test bed failed to boot: {exc}", pytrace=False)
+        pytest.skip(f"{kind} test bed failed to boot: {exc}")
+    _BOOTED[kind] = booted
+    try:
+        yield booted
+    finally:
+        booted.stop()
+
+
+@pytest.fixture
+def unit_name(request: pytest.FixtureRequest) -> str:
+    """A unit-name stem unique to the test, so tests sharing a bed never collide."""
+    stem = request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")
+    return f"t-{stem[:40]}-{os.urandom(3).hex()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _BOOTED:
+        return
+    terminalreporter.section("systemd test beds")
+    for kind, booted in _BOOTED.items():
+        terminalreporter.write_line(
+            f"{kind}: systemd {booted.systemd_version}, ready in {booted.boot_seconds:.2f} s"
+        )
+    terminalreporter.write_line(f"session time with beds: {time.monotonic() - _STARTED:.1f} s")
