@@ -17,6 +17,9 @@ example: setup
 	@echo '$$ ... the same, as a deploy script reads it (one action per line):'
 	@cd tests/fixtures/multi-service && ../../../$(VENV)/bin/smartrestart decide \
 		--config-root /nonexistent --root src --no-cache src/lib/auth.py docs/security.md
+	@echo '$$ ... and what apply would do with it (--dry-run talks to no systemd):'
+	@cd tests/fixtures/multi-service && ../../../$(VENV)/bin/smartrestart apply --dry-run \
+		--config-root /nonexistent --root src --no-cache src/lib/auth.py docs/security.md
 
 test: setup lint
 	$(PY) -m pytest tests
@@ -56,6 +59,7 @@ bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
 	$(PY) bench/import_graph.py
+	$(PY) bench/apply_restarts.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.

@@ -131,8 +131,8 @@ class TestBed:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the bed (all its namespaces) and capture its output."""
         command = ["nsenter", "-t", str(self.init_pid), "-a"]
-        if cwd:
-            command.append(f"--wd={cwd}")
+        if cwd:  # nsenter --wd resolves the path on the host; env -C does it inside
+            command.extend(["env", "-C", cwd])
         command.extend(argv)
         result = subprocess.run(
             command,
@@ -187,6 +187,13 @@ class TestBed:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
         target.chmod(mode)
+
+    def read(self, inside: str) -> str:
+        """Content of a file inside the bed; empty when it does not exist (yet)."""
+        try:
+            return self.path(inside).read_text()
+        except FileNotFoundError:
+            return ""
 
     def install_unit(self, name: str, content: str, *, reload: bool = True) -> None:
         self.write(f"/etc/systemd/system/{name}", content)

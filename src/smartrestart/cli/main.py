@@ -42,14 +42,16 @@ def cli() -> None:
 
     \b
     decide    which actions a list of changed files needs (no systemd needed)
+    apply     decide, then restart/reload those units through D-Bus, in order
     """
 
 
 def _register() -> None:
+    from smartrestart.cli.apply_cmd import apply_command
     from smartrestart.cli.completion_cmd import completion_command
     from smartrestart.cli.decide_cmd import decide_command
 
-    for command in (decide_command, completion_command):
+    for command in (decide_command, apply_command, completion_command):
         cli.add_command(command)
 
 

@@ -1,0 +1,1 @@
+"""``smartrestart apply``: plan, lock, act through systemd, report."""

@@ -1,0 +1,328 @@
+"""Running a plan against systemd: check first, act second, verify, report.
+
+Check: every unit must be a valid name that systemd loads (not missing,
+masked or broken) before any job is queued, so a typo stops the deploy with
+nothing half-done. Act: per order group, every job is submitted at once and
+then awaited (``JobRemoved``), which also awaits ``READY=1`` of
+``Type=notify`` units. Verify: a restart must leave a new ``InvocationID``;
+a job that reports ``done`` but restarted nothing is a failure.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from smartrestart.apply.plan import Plan, Step, StepKind
+from smartrestart.apply.report import Outcome, Report, StepResult
+from smartrestart.errors import JobFailed, UnitNotUsable, UsageError
+from smartrestart.rules.model import Mode
+from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
+from smartrestart.unitname import unit_name_problem
+
+METHOD_OF_MODE: dict[Mode, JobMethod] = {
+    Mode.RESTART: JobMethod.RESTART,
+    Mode.TRY_RESTART: JobMethod.TRY_RESTART,
+    Mode.RELOAD_OR_RESTART: JobMethod.RELOAD_OR_RESTART,
+    Mode.RELOAD: JobMethod.RELOAD,
+    Mode.START: JobMethod.START,
+}
+
+# Logs one journal entry: event kind, message, fields.
+EventSink = Callable[[str, str, Mapping[str, object]], None]
+
+
+@dataclass
+class ApplyOptions:
+    timeout: float = 600.0
+    keep_going: bool = False
+    working_directory: str = "/"
+    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+def check_units(plan: Plan, backend: SystemdBackend) -> dict[str, UnitState]:
+    """Validate and load every unit of the plan; raise before anything is done.
+
+    Reloads the manager first when a unit's file changed on disk
+    (``NeedDaemonReload=yes``), as systemctl would warn about.
+    """
+    problems: list[str] = []
+    for unit in plan.units:
+        problem = unit_name_problem(unit)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise UsageError("; ".join(problems))
+    states = backend.unit_states(plan.units)
+    for unit, state in states.items():
+        if state.load_state == "not-found":
+            problems.append(f"{unit}: no such unit")
+        elif state.load_state == "masked":
+            problems.append(f"{unit}: unit is masked")
+        elif state.load_state != "loaded":
+            detail = f" ({state.load_error})" if state.load_error else ""
+            problems.append(f"{unit}: unit failed to load: {state.load_state}{detail}")
+    if problems:
+        raise UnitNotUsable(
+            "refusing to act, nothing was restarted: " + "; ".join(problems),
+            hint="check the unit names in the rules (systemctl list-unit-files)",
+        )
+    return states
+
+
+def judge(step: Step, before: UnitState, after: UnitState, job: str) -> tuple[Outcome, str]:
+    """What a finished unit job did, from the unit's state before and after it.
+
+    A restart that left the same InvocationID did not happen; a oneshot
+    service restarts into ``inactive`` with ``Result=success``.
+    """
+    if job != "done":
+        return Outcome.FAILED, f"job {job}"
+    new_invocation = after.invocation_id not in (before.invocation_id, "")
+    finished_oneshot = after.service_type == "oneshot" and after.result == "success"
+    running = after.is_active or finished_oneshot
+    mode = step.mode
+    if mode is Mode.TRY_RESTART and not before.is_active:
+        return Outcome.NOT_RUNNING, "unit was not running, so try-restart left it alone"
+    if mode is Mode.START and before.is_active:
+        return (Outcome.ALREADY_ACTIVE, "") if after.is_active else (Outcome.FAILED, "stopped")
+    reloads = mode is Mode.RELOAD or (
+        mode is Mode.RELOAD_OR_RESTART and before.is_active and before.can_reload
+    )
+    if reloads:
+        if not after.is_active:
+            return Outcome.FAILED, f"unit is {after.active_state} after reload"
+        return Outcome.RELOADED, ""
+    if not running:
+        return Outcome.FAILED, f"unit is {after.active_state} ({after.result or after.sub_state})"
+    if not new_invocation:
+        return Outcome.FAILED, "job done but the unit kept its InvocationID: it did not restart"
+    return (Outcome.STARTED if not before.is_active else Outcome.RESTARTED), ""
+
+
+class Executor:
+    """Runs one plan; one instance per apply."""
+
+    def __init__(
+        self,
+        backend: SystemdBackend,
+        options: ApplyOptions,
+        log: EventSink,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.options = options
+        self.log = log
+        self.clock = clock
+
+    def run(self, plan: Plan, report: Report) -> Report:
+        started = self.clock()
+        cpu_started = time.process_time()
+        states = check_units(plan, self.backend)
+        stale = self.backend.need_daemon_reload(list(states))
+        if stale:
+            self.backend.reload_manager()
+            report.daemon_reloaded = True
+            self.log(
+                "daemon-reloaded",
+                f"reloaded systemd: {', '.join(stale)} changed on disk",
+                {"SMARTRESTART_UNIT": " ".join(stale), "SMARTRESTART_RUN_ID": self.options.run_id},
+            )
+        report.add_time("check", self.clock() - started)
+        failed = False
+        for group in plan.groups:
+            if failed and not self.options.keep_going:
+                report.results.extend(
+                    StepResult(step, group.order, Outcome.NOT_RUN, "an earlier group failed")
+                    for step in group.steps
+                )
+                continue
+            results = self._run_group(group.order, group.steps, report)
+            report.results.extend(results)
+            failed = failed or any(not r.ok for r in results)
+        # CPU time of this process: smartrestart's own work, whatever systemd was doing.
+        report.add_time("cpu", time.process_time() - cpu_started)
+        return report
+
+    def _run_group(self, order: int, steps: tuple[Step, ...], report: Report) -> list[StepResult]:
+        """Submit every job of the group, then wait for all, then verify each.
+
+        The time spent in each phase goes to ``report.timing``: ``wait`` is
+        systemd working, everything else is smartrestart's own overhead.
+        """
+        phase_start = self.clock()
+        units = [s.unit for s in steps if s.unit]
+        before = self.backend.unit_states(units)
+        for step in steps:
+            if step.unit and step.mode is Mode.RELOAD_OR_RESTART and before[step.unit].is_active:
+                can = self.backend.can_reload(step.unit)
+                before[step.unit] = before[step.unit]._replace(can_reload=can)
+        submitted: dict[int, tuple[str, float, str | None]] = {}  # index -> (job, start, run unit)
+        results: dict[int, StepResult] = {}
+        for step in steps:
+            if step.unit and step.mode is not Mode.RELOAD:
+                # StartLimitBurst counts every start, manual ones too, so a
+                # burst of deploys could exhaust a unit's crash budget and end
+                # in start-limit-hit. A deploy is a deliberate fresh start:
+                # clear the counter (and a failed state) first. All resets go
+                # before the first job, while the manager is still idle.
+                self.backend.reset_failed(step.unit)
+        for index, step in enumerate(steps):
+            started = self.clock()
+            try:
+                job, run_unit = self._submit(step, before)
+            except JobFailed as exc:  # access denied (SystemdUnavailable) ends the apply
+                results[index] = StepResult(step, order, Outcome.FAILED, exc.message)
+                continue
+            submitted[index] = (job, started, run_unit)
+        waiting = self.clock()
+        report.add_time("submit", waiting - phase_start)
+        ends = self.backend.wait_jobs(
+            [job for job, _, _ in submitted.values()], self.options.timeout
+        )
+        verifying = self.clock()
+        report.add_time("wait", verifying - waiting)
+        after = self.backend.unit_states(units)
+        for index, (job, started, run_unit) in submitted.items():
+            step = steps[index]
+            end = ends.get(job)
+            if step.kind is StepKind.RUN:
+                results[index] = self._finish_run(step, order, run_unit or "", end, started)
+            else:
+                assert step.unit is not None
+                results[index] = self._finish_unit(
+                    step, order, before[step.unit], after[step.unit], end, started
+                )
+        ordered = [results[i] for i in range(len(steps))]
+        for result in ordered:
+            self._log_result(result)
+        report.add_time("verify", self.clock() - verifying)
+        return ordered
+
+    def _submit(self, step: Step, before: Mapping[str, UnitState]) -> tuple[str, str | None]:
+        if step.kind is StepKind.RUN:
+            assert step.command is not None
+            name = f"smartrestart-run-{step.actions[0]}-{secrets.token_hex(4)}.service"
+            job = self.backend.start_transient(
+                name,
+                step.command,
+                description=f"smartrestart action {step.actions[0]}",
+                working_directory=self.options.working_directory,
+                environment=(
+                    f"SMARTRESTART_ACTION={step.actions[0]}",
+                    f"SMARTRESTART_RUN_ID={self.options.run_id}",
+                ),
+            )
+            return job, name
+        assert step.unit is not None and step.mode is not None
+        return self.backend.submit(METHOD_OF_MODE[step.mode], step.unit), None
+
+    def _finish_unit(
+        self,
+        step: Step,
+        order: int,
+        before: UnitState,
+        after: UnitState,
+        end: JobEnd | None,
+        started: float,
+    ) -> StepResult:
+        assert step.unit is not None
+        if not after.is_active:  # a failure, or a finished oneshot: Result and Type tell which
+            after = self.backend.unit_details(step.unit)
+        if end is None:
+            return StepResult(
+                step,
+                order,
+                Outcome.TIMED_OUT,
+                f"no result within {self.options.timeout:g} s; the job is still queued in systemd",
+                seconds=self.clock() - started,
+                old_invocation_id=before.invocation_id,
+                new_invocation_id=after.invocation_id,
+                unit_result=after.result,
+            )
+        outcome, detail = judge(step, before, after, end.result)
+        return StepResult(
+            step,
+            order,
+            outcome,
+            detail,
+            job_result=end.result,
+            seconds=end.finished_at - started,
+            old_invocation_id=before.invocation_id,
+            new_invocation_id=after.invocation_id,
+            unit_result=after.result,
+        )
+
+    def _finish_run(
+        self, step: Step, order: int, unit: str, end: JobEnd | None, started: float
+    ) -> StepResult:
+        if end is None:
+            return StepResult(
+                step,
+                order,
+                Outcome.TIMED_OUT,
+                f"{unit} did not finish within {self.options.timeout:g} s; it keeps running",
+                seconds=self.clock() - started,
+                run_unit=unit,
+            )
+        if end.result == "done":
+            return StepResult(
+                step,
+                order,
+                Outcome.SUCCEEDED,
+                "",
+                job_result=end.result,
+                seconds=end.finished_at - started,
+                run_unit=unit,
+            )
+        state = self.backend.unit_details(unit)
+        detail = f"{state.result or end.result}"
+        if state.result == "exit-code":
+            detail = f"exit status {state.exec_main_status}"
+        elif state.result == "signal":
+            detail = f"killed by signal {state.exec_main_status}"
+        if state.load_state == "loaded":
+            self.backend.reset_failed(unit)  # let systemd collect the failed transient unit
+        return StepResult(
+            step,
+            order,
+            Outcome.FAILED,
+            detail,
+            job_result=end.result,
+            seconds=end.finished_at - started,
+            run_unit=unit,
+            unit_result=state.result,
+        )
+
+    def _log_result(self, result: StepResult) -> None:
+        step = result.step
+        fields: dict[str, object] = {
+            "SMARTRESTART_ACTION": " ".join(step.actions),
+            "SMARTRESTART_RESULT": result.outcome.value,
+            "SMARTRESTART_TRIGGER": " ".join(step.trigger),
+            "SMARTRESTART_DURATION_USEC": round(result.seconds * 1_000_000),
+            "SMARTRESTART_RUN_ID": self.options.run_id,
+            "SMARTRESTART_ORDER": result.order,
+        }
+        if step.kind is StepKind.RUN:
+            fields["SMARTRESTART_UNIT"] = result.run_unit
+            fields["SMARTRESTART_COMMAND"] = " ".join(step.command or ())
+            kind = "run-done" if result.ok else "run-failed"
+            message = f"action {step.actions[0]}: {result.outcome.value}"
+        else:
+            fields.update(
+                {
+                    "SMARTRESTART_UNIT": step.unit,
+                    "SMARTRESTART_MODE": step.mode.value if step.mode else None,
+                    "SMARTRESTART_OLD_INVOCATION_ID": result.old_invocation_id or None,
+                    "SMARTRESTART_NEW_INVOCATION_ID": result.new_invocation_id or None,
+                    "SMARTRESTART_UNIT_RESULT": result.unit_result or None,
+                }
+            )
+            kind = "unit-job-done" if result.ok else "unit-job-failed"
+            message = f"{step.unit}: {result.outcome.value} ({' '.join(step.actions)})"
+        if result.detail:
+            message += f": {result.detail}"
+        self.log(kind, message, fields)

@@ -1,0 +1,174 @@
+"""``smartrestart apply``: decide, then restart exactly those units through D-Bus."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from smartrestart.cli.options import build_request, current_directory, decide_inputs
+from smartrestart.errors import exit_codes_help
+
+if TYPE_CHECKING:
+    from smartrestart.apply.plan import Plan
+    from smartrestart.apply.report import Report
+    from smartrestart.decide_run import DecideOutcome
+
+EPILOG = """Examples:
+
+\b
+  git pull && smartrestart apply --git ORIG_HEAD..HEAD
+  smartrestart apply --from-dpkg myapp          # in a maintainer script
+  smartrestart apply --json --root . src/lib/db.py
+
+Before anything restarts, every unit is checked (valid name, loaded, not
+masked); if one fails the check, nothing is done. Jobs of one order group run
+at once and are awaited, Type=notify units until READY=1.
+
+Exit codes:
+
+""" + exit_codes_help()
+
+
+@click.command("apply", epilog=EPILOG)
+@decide_inputs
+@click.option("--dry-run", is_flag=True, help="Print the plan; talk to no systemd, change nothing.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report (and the decision) as JSON."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for each job (and each group's jobs, which run at once).",
+)
+@click.option("--keep-going", is_flag=True, help="Run later order groups even after a failure.")
+@click.option(
+    "--wait-lock",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for another apply to finish instead of exiting 4.",
+)
+@click.option(
+    "--lock-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("/run/lock/smartrestart.lock"),
+    show_default=True,
+    help="The host-wide lock that keeps applies from overlapping.",
+)
+def apply_command(
+    rules_files: tuple[Path, ...],
+    config_root: Path,
+    roots: tuple[Path, ...],
+    include_type_checking: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+    null_separated: bool,
+    git_range: str | None,
+    dpkg_package: str | None,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    timeout: float,
+    keep_going: bool,
+    wait_lock: float,
+    lock_file: Path,
+) -> None:
+    """Decide which actions the changed PATHS need, then act on their units.
+
+    Takes the same inputs as `decide`. Each action's units get the job its
+    mode names (restart, try-restart, reload-or-restart, reload, start); an
+    action with `run:` runs its command as a transient oneshot unit, so its
+    output lands in the journal. Every job is logged to the journal with
+    SMARTRESTART_* fields and a stable MESSAGE_ID.
+    """
+    from smartrestart.apply.plan import build_plan
+    from smartrestart.apply.report import Report, planned, render_table
+    from smartrestart.decide_run import run_decide
+    from smartrestart.render.decision import decision_json
+
+    started = time.monotonic()
+    cwd = current_directory()
+    request = build_request(
+        rules_files=rules_files,
+        config_root=config_root,
+        roots=roots,
+        include_type_checking=include_type_checking,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
+        null_separated=null_separated,
+        git_range=git_range,
+        dpkg_package=dpkg_package,
+        paths=paths,
+    )
+    outcome = run_decide(request, sys.stdin.buffer, cwd)
+    for warning in outcome.warnings:
+        click.echo(f"smartrestart: warning: {warning}", err=True)
+    plan = build_plan(outcome.decision)
+    report = Report(plan=plan, dry_run=dry_run)
+    if dry_run:
+        report.results = planned(plan)
+    elif plan.groups:
+        _act(plan, report, outcome, cwd, timeout, keep_going, wait_lock, lock_file)
+    report.seconds = time.monotonic() - started
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_json(decision_json(outcome)), indent=2))
+    else:
+        click.echo(render_table(report), nl=False)
+    click.get_current_context().exit(int(report.exit_code))
+
+
+def _act(
+    plan: Plan,
+    report: Report,
+    outcome: DecideOutcome,
+    cwd: str,
+    timeout: float,
+    keep_going: bool,
+    wait_lock: float,
+    lock_file: Path,
+) -> None:
+    """Lock, connect, run the plan, log start and end to the journal."""
+    from smartrestart.apply.executor import ApplyOptions, Executor
+    from smartrestart.apply.lock import HostLock
+    from smartrestart.journal import log_event
+    from smartrestart.systemd.dbus import PystemdBackend  # pystemd costs ~50 ms: apply only
+
+    options = ApplyOptions(timeout=timeout, keep_going=keep_going, working_directory=cwd)
+    with HostLock(lock_file, wait_lock):
+        backend = PystemdBackend()
+        try:
+            actions = ", ".join(outcome.decision.action_names)
+            log_event(
+                "apply-started",
+                f"apply: {actions} on {', '.join(plan.units) or 'no units'}",
+                {
+                    "SMARTRESTART_ACTIONS": " ".join(outcome.decision.action_names),
+                    "SMARTRESTART_UNITS": " ".join(plan.units),
+                    "SMARTRESTART_TRIGGER": " ".join(outcome.decision.files),
+                    "SMARTRESTART_RUN_ID": options.run_id,
+                },
+            )
+            started = time.monotonic()
+            Executor(backend, options, log_event).run(plan, report)
+            result = "failed" if report.failed else "success"
+            log_event(
+                "apply-finished",
+                f"apply finished: {result}",
+                {
+                    "SMARTRESTART_RESULT": result,
+                    "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
+                    "SMARTRESTART_RUN_ID": options.run_id,
+                    "SMARTRESTART_UNITS": " ".join(plan.units),
+                },
+            )
+        finally:
+            backend.close()

@@ -1,0 +1,1 @@
+"""The systemd side: one small interface, one implementation on pystemd."""

@@ -1,0 +1,103 @@
+"""What smartrestart needs from systemd, as one small interface.
+
+``apply``, ``generate`` and the failure handler talk to systemd only through
+:class:`SystemdBackend`. The real implementation is
+:class:`smartrestart.systemd.dbus.PystemdBackend`; the pure planning code
+never needs one, and integration tests use the real one in a test bed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from enum import StrEnum
+from typing import NamedTuple, Protocol
+
+
+class JobMethod(StrEnum):
+    """Manager methods that queue a job on a unit."""
+
+    RESTART = "RestartUnit"
+    TRY_RESTART = "TryRestartUnit"
+    RELOAD_OR_RESTART = "ReloadOrRestartUnit"
+    RELOAD = "ReloadUnit"
+    START = "StartUnit"
+    STOP = "StopUnit"
+
+
+class JobEnd(NamedTuple):
+    """A finished job: systemd's result and when (``time.monotonic()``) we saw it end."""
+
+    result: str  # done, canceled, timeout, failed, dependency, skipped
+    finished_at: float
+
+
+class UnitState(NamedTuple):
+    """A unit's properties that decide whether a job did what it should."""
+
+    name: str
+    load_state: str  # loaded, not-found, masked, bad-setting, error
+    active_state: str  # active, reloading, inactive, failed, activating, deactivating
+    sub_state: str
+    invocation_id: str  # changes on every start: proof a restart happened
+    need_daemon_reload: bool
+    can_reload: bool
+    load_error: str = ""
+    # Service units only (empty or zero for other types):
+    service_type: str = ""
+    result: str = ""  # success, exit-code, signal, timeout, watchdog, start-limit-hit, ...
+    exec_main_code: int = 0  # CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
+    exec_main_status: int = 0
+    n_restarts: int = 0
+    main_pid: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_state in ("active", "reloading")
+
+
+class SystemdBackend(Protocol):
+    """The operations smartrestart performs on a systemd manager."""
+
+    def version(self) -> int:
+        """Major version of the running manager, e.g. 252."""
+
+    def unit_states(self, names: Sequence[str]) -> dict[str, UnitState]:
+        """Load ``names`` (without starting them) and read their states, cheaply.
+
+        Fills the fields every step needs (load, active and sub state,
+        InvocationID, load error); the service-only fields stay empty.
+        """
+
+    def unit_details(self, name: str) -> UnitState:
+        """Every field of :class:`UnitState`, service fields included (slower)."""
+
+    def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
+        """Those of ``names`` whose unit files changed since the last daemon-reload."""
+
+    def can_reload(self, name: str) -> bool:
+        """Whether ``name`` has a reload command (ReloadOrRestart reloads it)."""
+
+    def reload_manager(self) -> None:
+        """``daemon-reload``; returns when the reload finished."""
+
+    def reset_failed(self, name: str) -> None:
+        """Clear the failed state and the start-rate counter of ``name``."""
+
+    def submit(self, method: JobMethod, name: str) -> str:
+        """Queue a job (mode ``replace``) and return its object path."""
+
+    def start_transient(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        description: str,
+        working_directory: str,
+        environment: Sequence[str] = (),
+    ) -> str:
+        """Start a transient ``Type=oneshot`` service running ``argv``; return its job path."""
+
+    def wait_jobs(self, jobs: Collection[str], timeout: float) -> dict[str, JobEnd]:
+        """How ``jobs`` ended; jobs still pending at the deadline are missing."""
+
+    def close(self) -> None: ...

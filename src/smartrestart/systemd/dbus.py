@@ -1,0 +1,305 @@
+"""The systemd backend on pystemd's D-Bus layer (``pystemd.dbuslib``).
+
+Only the low-level API that pystemd 0.11 (Debian 12) and 0.15 (PyPI) share is
+used: ``DBus``, ``call_method``, ``get_property``, ``match_signal``,
+``process``, ``wait`` and ``apply_signature``. sd-bus honours
+``DBUS_SYSTEM_BUS_ADDRESS``, so the same code reaches a container's manager.
+
+Jobs are awaited the way systemctl does it: subscribe, add a match for
+``JobRemoved`` *before* submitting (a fast job would otherwise finish
+unseen), keep every result by job path, and pump the bus until each awaited
+path has come back or the deadline passes.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from pystemd.dbusexc import DBusBaseError
+from pystemd.dbuslib import DBus, apply_signature
+
+from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
+from smartrestart.systemd.backend import JobEnd, JobMethod, UnitState
+
+DESTINATION = b"org.freedesktop.systemd1"
+MANAGER_PATH = b"/org/freedesktop/systemd1"
+MANAGER = b"org.freedesktop.systemd1.Manager"
+UNIT = b"org.freedesktop.systemd1.Unit"
+SERVICE = b"org.freedesktop.systemd1.Service"
+PROPERTIES = b"org.freedesktop.DBus.Properties"
+PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
+
+# D-Bus signature of each property smartrestart sets on transient units.
+_PROPERTY_SIGNATURES: dict[str, bytes] = {
+    "Description": b"s",
+    "Type": b"s",
+    "RemainAfterExit": b"b",
+    "ExecStart": b"a(sasb)",
+    "WorkingDirectory": b"s",
+    "Environment": b"as",
+    "CollectMode": b"s",
+}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _is_access_denied(exc: DBusBaseError) -> bool:
+    name = type(exc).__name__
+    return (
+        "AccessDenied" in name
+        or "InteractiveAuthorizationRequired" in name
+        or "AuthFailed" in name
+        or exc.errno in (-errno.EACCES, -errno.EPERM)
+    )
+
+
+def _translate(exc: DBusBaseError, doing: str) -> Exception:
+    """A pystemd error as one of ours, with a message a person can act on."""
+    detail = exc.err_message.decode() if isinstance(exc.err_message, bytes) else exc.err_message
+    detail = detail or type(exc).__name__
+    if _is_access_denied(exc):
+        return SystemdUnavailable(
+            f"{doing}: access denied by systemd ({detail})", hint=PERMISSION_HINT
+        )
+    if "InvalidArgs" in type(exc).__name__:
+        return UsageError(f"{doing}: systemd refused the request ({detail})")
+    return JobFailed(f"{doing}: {detail}")
+
+
+def unit_object_path(name: str) -> bytes:
+    """A unit's D-Bus object path, escaped as systemd's ``bus_label_escape()`` does.
+
+    systemd loads a unit on demand when its object path is accessed, so this
+    saves a LoadUnit round trip per property read.
+    """
+    escaped = []
+    for index, char in enumerate(name.encode()):
+        letter = 0x41 <= char <= 0x5A or 0x61 <= char <= 0x7A
+        digit = 0x30 <= char <= 0x39 and index > 0
+        escaped.append(chr(char) if letter or digit else f"_{char:02x}")
+    return b"/org/freedesktop/systemd1/unit/" + "".join(escaped).encode()
+
+
+def _variant(name: str, value: Any) -> list[tuple[int, Any]]:
+    signature = _PROPERTY_SIGNATURES[name]
+    return [
+        (ord("r"), b"sv"),
+        (ord("s"), name.encode()),
+        (ord("v"), signature),
+        *apply_signature(signature, [value]),
+        (-1, None),
+        (-1, None),
+    ]
+
+
+def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
+    args: list[tuple[int, Any]] = [(ord("a"), b"(sv)")]
+    for name, value in values.items():
+        args.extend(_variant(name, value))
+    args.append((-1, None))
+    return args
+
+
+class PystemdBackend:
+    """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
+
+    def __init__(self) -> None:
+        self._bus = DBus()
+        try:
+            self._bus.open()
+        except DBusBaseError as exc:
+            raise SystemdUnavailable(
+                f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
+                f"(errno {exc.errno})",
+                hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
+            ) from None
+        self._removed: dict[str, JobEnd] = {}
+        removed = self._removed
+
+        def on_job_removed(message: Any, error: Any = None, userdata: Any = None) -> None:
+            message.process_reply(True)
+            _job_id, job_path, _unit, result = message.body
+            removed[_text(job_path)] = JobEnd(_text(result), time.monotonic())
+
+        # pystemd keeps only a borrowed pointer to the callback (and sets an
+        # attribute on it, which a bound method would refuse): hold it here.
+        self._job_callback = on_job_removed
+        self._bus.match_signal(DESTINATION, MANAGER_PATH, MANAGER, b"JobRemoved", on_job_removed)
+        self._call(MANAGER_PATH, MANAGER, b"Subscribe", [], doing="subscribing to job signals")
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _call(
+        self, path: bytes, interface: bytes, method: bytes, args: list[Any], *, doing: str
+    ) -> Any:
+        try:
+            return self._bus.call_method(DESTINATION, path, interface, method, args).body
+        except DBusBaseError as exc:
+            raise _translate(exc, doing) from None
+
+    def _pump(self, deadline: float) -> None:
+        """Dispatch everything queued on the bus, then wait for more until ``deadline``."""
+        while not self._bus.process().is_empty():
+            pass
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            self._bus.wait(int(min(remaining, 1.0) * 1_000_000))
+        while not self._bus.process().is_empty():
+            pass
+
+    # --- the interface ----------------------------------------------------------------
+
+    def version(self) -> int:
+        try:
+            raw = self._bus.get_property(DESTINATION, MANAGER_PATH, MANAGER, b"Version", b"s")
+        except DBusBaseError as exc:
+            raise _translate(exc, "reading the systemd version") from None
+        text = _text(raw).lstrip("v")
+        digits = "".join(c for c in text.split(".")[0].split("~")[0].split("-")[0] if c.isdigit())
+        return int(digits)
+
+    def _get(self, path: bytes, interface: bytes, name: bytes, signature: bytes, doing: str) -> Any:
+        try:
+            return self._bus.get_property(DESTINATION, path, interface, name, signature)
+        except DBusBaseError as exc:
+            raise _translate(exc, doing) from None
+
+    def unit_states(self, names: Sequence[str]) -> dict[str, UnitState]:
+        # One ListUnitsByNames (which loads the units) instead of GetAll per
+        # unit: GetAll on a service costs ~2.5 ms, this ~0.5 ms for 50 units,
+        # plus ~0.2 ms per unit for its InvocationID.
+        if not names:
+            return {}
+        doing = f"loading {', '.join(names)}"
+        rows = self._call(
+            MANAGER_PATH,
+            MANAGER,
+            b"ListUnitsByNames",
+            apply_signature(b"as", [[n.encode() for n in names]]),
+            doing=doing,
+        )
+        states: dict[str, UnitState] = {}
+        for name, _desc, load, active, sub, _following, path, _job_id, _job_type, _job in rows:
+            unit = _text(name)
+            state = UnitState(unit, _text(load), _text(active), _text(sub), "", False, False)
+            if state.load_state == "loaded":
+                raw = self._get(path, UNIT, b"InvocationID", b"ay", doing)
+                state = state._replace(invocation_id=bytes(raw).hex())
+            else:
+                error = self._get(path, UNIT, b"LoadError", b"(ss)", doing)
+                state = state._replace(load_error=_text(error[1]) if error and error[0] else "")
+            states[unit] = state
+        return states
+
+    def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
+        stale: list[str] = []
+        for name in names:
+            path = self._unit_path(name)
+            if self._get(path, UNIT, b"NeedDaemonReload", b"b", f"reading {name}"):
+                stale.append(name)
+        return stale
+
+    def can_reload(self, name: str) -> bool:
+        return bool(self._get(self._unit_path(name), UNIT, b"CanReload", b"b", f"reading {name}"))
+
+    @staticmethod
+    def _unit_path(name: str) -> bytes:
+        return unit_object_path(name)
+
+    def unit_details(self, name: str) -> UnitState:
+        doing = f"loading {name}"
+        path = self._call(
+            MANAGER_PATH, MANAGER, b"LoadUnit", apply_signature(b"s", [name.encode()]), doing=doing
+        )
+        unit = self._call(path, PROPERTIES, b"GetAll", apply_signature(b"s", [UNIT]), doing=doing)
+        load_error = unit.get(b"LoadError", (b"", b""))
+        state = UnitState(
+            name=name,
+            load_state=_text(unit[b"LoadState"]),
+            active_state=_text(unit[b"ActiveState"]),
+            sub_state=_text(unit[b"SubState"]),
+            invocation_id=bytes(unit[b"InvocationID"]).hex(),
+            need_daemon_reload=bool(unit[b"NeedDaemonReload"]),
+            can_reload=bool(unit[b"CanReload"]),
+            load_error=_text(load_error[1]) if load_error and load_error[0] else "",
+        )
+        if not name.endswith(".service") or state.load_state != "loaded":
+            return state
+        service = self._call(
+            path, PROPERTIES, b"GetAll", apply_signature(b"s", [SERVICE]), doing=doing
+        )
+        return state._replace(
+            service_type=_text(service[b"Type"]),
+            result=_text(service[b"Result"]),
+            exec_main_code=int(service[b"ExecMainCode"]),
+            exec_main_status=int(service[b"ExecMainStatus"]),
+            n_restarts=int(service.get(b"NRestarts", 0)),
+            main_pid=int(service[b"MainPID"]),
+        )
+
+    def reload_manager(self) -> None:
+        self._call(MANAGER_PATH, MANAGER, b"Reload", [], doing="reloading the systemd manager")
+
+    def reset_failed(self, name: str) -> None:
+        args = apply_signature(b"s", [name.encode()])
+        try:
+            self._bus.call_method(DESTINATION, MANAGER_PATH, MANAGER, b"ResetFailedUnit", args)
+        except DBusBaseError as exc:
+            # A unit systemd has unloaded (inactive, unreferenced) has no
+            # failed state or start counter left to reset.
+            if type(exc).__name__ != "DBusNoSuchUnitError":
+                raise _translate(exc, f"resetting {name}") from None
+
+    def submit(self, method: JobMethod, name: str) -> str:
+        args = apply_signature(b"ss", [name.encode(), b"replace"])
+        job = self._call(
+            MANAGER_PATH, MANAGER, method.value.encode(), args, doing=f"{method.value} {name}"
+        )
+        return _text(job)
+
+    def start_transient(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        description: str,
+        working_directory: str,
+        environment: Sequence[str] = (),
+    ) -> str:
+        command = [(argv[0].encode(), [a.encode() for a in argv], False)]
+        properties = {
+            "Description": description.encode(),
+            "Type": b"oneshot",
+            "RemainAfterExit": False,
+            "ExecStart": command,
+            "WorkingDirectory": working_directory.encode(),
+            "Environment": [e.encode() for e in environment],
+        }
+        args = [
+            *apply_signature(b"ss", [name.encode(), b"fail"]),
+            *_properties(properties),
+            (ord("a"), b"(sa(sv))"),
+            (-1, None),
+        ]
+        job = self._call(
+            MANAGER_PATH, MANAGER, b"StartTransientUnit", args, doing=f"starting {name}"
+        )
+        return _text(job)
+
+    def wait_jobs(self, jobs: Collection[str], timeout: float) -> dict[str, JobEnd]:
+        deadline = time.monotonic() + timeout
+        pending = set(jobs)
+        while True:
+            pending -= self._removed.keys()
+            if not pending or time.monotonic() >= deadline:
+                break
+            self._pump(deadline)
+        return {job: self._removed[job] for job in jobs if job in self._removed}
+
+    def close(self) -> None:
+        self._bus.close()
