@@ -60,6 +60,7 @@ bench: setup
 	$(PY) bench/decide_startup.py
 	$(PY) bench/import_graph.py
 	$(PY) bench/apply_restarts.py
+	$(PY) bench/notify_send.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.

@@ -1,0 +1,130 @@
+"""A test service written with smartrestart.notify; its behaviour is chosen by argv[1].
+
+ready SECONDS STATUS   sleep, then ready(status); idle
+watchdog HEALTH_FILE   ready; Watchdog pings while HEALTH_FILE exists
+drain SECONDS          ready; on SIGTERM a component drains for SECONDS
+fdstore PORT           serve PORT on a listening socket kept in the fd store
+counter                count starts in a StateStore (STATE_DIRECTORY)
+burst                  save a StateStore as fast as possible, forever
+fatal                  raise an exception run() maps to the fatal exit status
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from smartrestart import notify
+
+
+def idle() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def ready_after(seconds: str, text: str) -> None:
+    time.sleep(float(seconds))
+    notify.ready(text)
+    idle()
+
+
+def watchdog(health_file: str) -> None:
+    notify.ready("watching")
+    with notify.Watchdog(health_check=Path(health_file).exists):
+        idle()
+
+
+def drain(seconds: str) -> None:
+    shutdown = notify.GracefulShutdown()
+    shutdown.install()
+    finished = threading.Event()
+
+    def work() -> None:
+        shutdown.requested.wait()
+        time.sleep(float(seconds))  # finishing in-flight work
+        finished.set()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    shutdown.register("worker", stop=lambda: None, join=finished.wait, timeout=float(seconds) + 3)
+    notify.ready("draining on stop")
+    shutdown.wait()
+    reports = shutdown.shutdown()
+    print(
+        f"drain finished: {[(r.name, round(r.seconds, 1), r.overran) for r in reports]}", flush=True
+    )
+
+
+def fdstore(port: str) -> None:
+    passed = notify.listen_fds()
+    if "http" in passed:
+        server = socket.socket(fileno=passed["http"][0])
+        origin = "from the fd store"
+    else:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", int(port)))
+        server.listen(128)
+        notify.fdstore(server.fileno(), "http")
+        origin = "new"
+    inode = os.fstat(server.fileno()).st_ino
+    notify.ready(f"inode={inode} {origin}")
+    while True:
+        client, _ = server.accept()
+        with client:
+            client.sendall(f"{os.getpid()}\n".encode())
+
+
+def counter() -> None:
+    store = notify.StateStore("counter.json")
+    state = store.load({"starts": 0})
+    state["starts"] += 1
+    store.save(state)
+    notify.ready(f"starts={state['starts']}")
+    idle()
+
+
+def burst() -> None:
+    store = notify.StateStore("burst.json")
+    notify.ready("writing")
+    n = 0
+    while True:
+        n += 1
+        store.save({"n": n, "padding": "x" * (4096 + n % 5000)})
+
+
+class ConfigurationMissing(Exception):
+    """The kind of failure a restart cannot fix."""
+
+
+def fatal() -> None:
+    raise ConfigurationMissing("DATABASE_URL is not set")
+
+
+def main() -> int | None:
+    mode, *args = sys.argv[1:]
+    if mode == "ready":
+        ready_after(*args)
+    elif mode == "watchdog":
+        watchdog(*args)
+    elif mode == "drain":
+        drain(*args)
+    elif mode == "fdstore":
+        fdstore(*args)
+    elif mode == "counter":
+        counter()
+    elif mode == "burst":
+        burst()
+    elif mode == "fatal":
+        fatal()
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    notify.run(main, fatal=(ConfigurationMissing,))

@@ -1,0 +1,164 @@
+"""Services written with smartrestart.notify, run by a real systemd."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+from tests.integration.helpers import PROGRAMS
+from tests.testbed import BED_PROJECT, TestBed
+
+
+def service(bed: TestBed, mode: str, *args: str, extra: str = "", kind: str = "notify") -> str:
+    argv = " ".join([bed.python, str(PROGRAMS / "notify_service.py"), mode, *args])
+    return (
+        f"[Service]\nType={kind}\nExecStart={argv}\n"
+        f"Environment=PYTHONPATH={BED_PROJECT / 'src'} PYTHONUNBUFFERED=1\n{extra}"
+    )
+
+
+def test_start_returns_after_ready_and_status_shows(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "ready", "1.5", "'warm caches loaded'"))
+    started = time.monotonic()
+    bed.systemctl("start", unit)
+    assert time.monotonic() - started >= 1.5
+    props = bed.show(unit, "ActiveState", "SubState", "StatusText")
+    assert props == {
+        "ActiveState": "active",
+        "SubState": "running",
+        "StatusText": "warm caches loaded",
+    }
+    bed.systemctl("stop", unit)
+
+
+def test_watchdog_keeps_it_alive_until_the_health_check_fails(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    health = f"/run/{unit_name}.healthy"
+    bed.write(health, "")
+    bed.install_unit(
+        unit,
+        service(
+            bed, "watchdog", health, extra="WatchdogSec=1s\nRestart=on-failure\nRestartSec=2s\n"
+        ),
+    )
+    bed.systemctl("start", unit)
+    pid = bed.show(unit, "MainPID")["MainPID"]
+    time.sleep(10)  # ten watchdog periods: the pings keep it alive
+    assert bed.show(unit, "MainPID", "NRestarts", "ActiveState") == {
+        "MainPID": pid,
+        "NRestarts": "0",
+        "ActiveState": "active",
+    }
+    bed.run("rm", health)
+    killed_at = time.monotonic()
+    bed.wait_for(lambda: "Watchdog timeout" in bed.journal("-u", unit), timeout=5)
+    assert time.monotonic() - killed_at < 3
+    bed.write(health, "")  # healthy again before the restart comes
+    bed.wait_for(lambda: bed.show(unit, "NRestarts")["NRestarts"] == "1", timeout=10)
+    bed.wait_for(lambda: bed.show(unit, "ActiveState")["ActiveState"] == "active", timeout=10)
+    log = bed.journal("-u", unit)
+    assert "Failed with result 'watchdog'" in log
+    assert bed.show(unit, "MainPID")["MainPID"] != pid
+    bed.systemctl("stop", unit)
+
+
+def test_graceful_drain_outlasts_the_stop_timeout(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "drain", "4", extra="TimeoutStopSec=2s\n"))
+    bed.systemctl("start", unit)
+    started = time.monotonic()
+    bed.systemctl("stop", unit)
+    elapsed = time.monotonic() - started
+    assert elapsed >= 4.0
+    log = bed.journal("-u", unit)
+    assert "drain finished: [('worker', 4." in log
+    assert "SIGKILL" not in log and "Killing" not in log and "timed out" not in log
+    assert bed.show(unit, "Result")["Result"] == "success"
+
+
+def test_listening_socket_survives_restart_in_the_fd_store(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    port = "18080"
+    bed.install_unit(unit, service(bed, "fdstore", port, extra="FileDescriptorStoreMax=1\n"))
+    bed.systemctl("start", unit)
+    first = bed.show(unit, "StatusText", "MainPID")
+    assert first["StatusText"].endswith(" new")
+    inode = first["StatusText"].split()[0]
+    client = f"{PROGRAMS}/connect_loop.py"
+    loop = subprocess.Popen(
+        ["nsenter", "-t", str(bed.init_pid), "-a", "/usr/bin/python3", client, port, "4"],
+        env=bed.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1)
+    bed.systemctl("restart", unit)
+    out, _ = loop.communicate(timeout=30)
+    made, refused, servers = (int(x) for x in out.split())
+    second = bed.show(unit, "StatusText", "MainPID")
+    assert second["MainPID"] != first["MainPID"]
+    assert second["StatusText"] == f"{inode} from the fd store"  # the very same socket
+    assert refused == 0
+    assert made > 50
+    assert servers == 2  # answered by the old process, then by the new one
+    bed.systemctl("stop", unit)
+
+
+def test_state_survives_restart(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "counter", extra=f"StateDirectory={unit_name}\n"))
+    bed.systemctl("start", unit)
+    assert bed.show(unit, "StatusText")["StatusText"] == "starts=1"
+    bed.systemctl("restart", unit)
+    assert bed.show(unit, "StatusText")["StatusText"] == "starts=2"
+    assert json.loads(bed.read(f"/var/lib/{unit_name}/counter.json")) == {"starts": 2}
+    bed.systemctl("stop", unit)
+
+
+KILL_LOOP = """
+import json, random, subprocess, sys, time
+unit, state = sys.argv[1], sys.argv[2]
+loaded = 0
+for attempt in range(50):
+    subprocess.run(["systemctl", "start", unit], check=True)
+    time.sleep(random.uniform(0.05, 0.25))
+    subprocess.run(["systemctl", "kill", "--signal=SIGKILL", unit], check=True)
+    while subprocess.run(["systemctl", "is-active", "--quiet", unit]).returncode == 0:
+        time.sleep(0.01)
+    with open(state) as f:
+        data = json.load(f)  # must always parse: never a half-written file
+    assert data["padding"] == "x" * (4096 + data["n"] % 5000)
+    loaded += 1
+print(loaded)
+"""
+
+
+def test_kill_9_during_writes_always_leaves_a_loadable_file(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    # 50 starts in a row: lift the default start limit (5 per 10 s), which
+    # counts manual starts too.
+    unit_file = service(bed, "burst", extra=f"StateDirectory={unit_name}\n")
+    bed.install_unit(unit, "[Unit]\nStartLimitIntervalSec=0\n" + unit_file)
+    bed.write(f"/srv/{unit_name}/kill_loop.py", KILL_LOOP)
+    result = bed.run(
+        "/usr/bin/python3",
+        f"/srv/{unit_name}/kill_loop.py",
+        unit,
+        f"/var/lib/{unit_name}/burst.json",
+        timeout=300,
+    )
+    assert result.stdout.strip() == "50"
+    leftovers = bed.run("ls", "-A", f"/var/lib/{unit_name}").stdout.split()
+    assert "burst.json" in leftovers
+
+
+def test_run_fatal_exception_exits_with_the_fatal_status(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "fatal", kind="simple"))
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: bed.show(unit, "ActiveState")["ActiveState"] in ("failed", "inactive"))
+    props = bed.show(unit, "Result", "ExecMainStatus")
+    assert props == {"Result": "exit-code", "ExecMainStatus": "78"}
+    assert "ConfigurationMissing: DATABASE_URL is not set" in bed.journal("-u", unit)
