@@ -35,6 +35,9 @@ class Escalation:
         return self.verb.value if self.unit is None else f"{self.verb.value} {self.unit}"
 
 
+NO_ESCALATION = Escalation()
+
+
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """Restart delay ``base * multiplier**k``, capped at ``max``."""
@@ -59,6 +62,6 @@ class Budget:
     stop_timeout_usec: int | None = None
     fatal_exit_codes: tuple[int, ...] = ()
     non_retryable_exit_codes: tuple[int, ...] = ()
-    on_exhausted: Escalation = Escalation()
+    on_exhausted: Escalation = NO_ESCALATION
     cooldown_usec: int | None = None
     max_cooldown_cycles: int | None = None

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb, RestartType
+from smartrestart.budget.model import (
+    NO_ESCALATION,
+    Backoff,
+    Budget,
+    Escalation,
+    EscalationVerb,
+    RestartType,
+)
 from smartrestart.configfields import (
     check_keys,
     did_you_mean,
@@ -204,7 +211,7 @@ def _exit_codes(spec: YamlMap, key: str, field: str) -> tuple[int, ...]:
 
 def _escalation(spec: YamlMap, field: str) -> Escalation:
     if "on_exhausted" not in spec:
-        return Escalation()
+        return NO_ESCALATION
     where = spec.location_of("on_exhausted")
     name = f"{field}.on_exhausted"
     text = require_str(spec["on_exhausted"], where, name)
@@ -221,7 +228,7 @@ def _escalation(spec: YamlMap, field: str) -> Escalation:
     if verb is EscalationVerb.NONE:
         if len(words) != 1:
             raise ConfigError(where, name, "'none' takes no unit")
-        return Escalation()
+        return NO_ESCALATION
     if len(words) != 2:
         raise ConfigError(
             where, name, f"'{verb.value}' needs exactly one unit, e.g. '{verb.value} app.target'"

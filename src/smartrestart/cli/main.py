@@ -43,6 +43,7 @@ def cli() -> None:
     \b
     decide    which actions a list of changed files needs (no systemd needed)
     apply     decide, then restart/reload those units through D-Bus, in order
+    generate  write restart-budget drop-ins that systemd itself enforces
     """
 
 
@@ -50,8 +51,16 @@ def _register() -> None:
     from smartrestart.cli.apply_cmd import apply_command
     from smartrestart.cli.completion_cmd import completion_command
     from smartrestart.cli.decide_cmd import decide_command
+    from smartrestart.cli.generate_cmd import generate_command
+    from smartrestart.cli.handler_cmd import handle_command
 
-    for command in (decide_command, apply_command, completion_command):
+    for command in (
+        decide_command,
+        apply_command,
+        generate_command,
+        handle_command,
+        completion_command,
+    ):
         cli.add_command(command)
 
 

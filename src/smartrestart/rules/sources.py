@@ -57,7 +57,7 @@ def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> lis
     Without ``--rules``, ``restart-rules.yaml`` in the working directory is read
     when present, as the original smart-restart did.
     """
-    files = list(explicit)
+    files = [cwd / path for path in explicit]  # absolute: locations name the real file
     if not files and (cwd / DEFAULT_RULES_FILE).is_file():
         files.append(cwd / DEFAULT_RULES_FILE)
     files.extend(find_fragments(config_root))

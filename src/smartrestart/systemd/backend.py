@@ -42,6 +42,7 @@ class UnitState(NamedTuple):
     need_daemon_reload: bool
     can_reload: bool
     load_error: str = ""
+    job_pending: bool = False  # a job (such as an automatic restart) is queued
     # Service units only (empty or zero for other types):
     service_type: str = ""
     result: str = ""  # success, exit-code, signal, timeout, watchdog, start-limit-hit, ...
@@ -96,6 +97,15 @@ class SystemdBackend(Protocol):
         environment: Sequence[str] = (),
     ) -> str:
         """Start a transient ``Type=oneshot`` service running ``argv``; return its job path."""
+
+    def start_timer(self, name: str, after_usec: int, *, description: str) -> str:
+        """Start a transient ``.timer`` that fires once, ``after_usec`` from now.
+
+        It activates the service of the same name, as ``systemd-run --on-active`` does.
+        """
+
+    def dropin_paths(self, name: str) -> list[str]:
+        """The drop-in files systemd loaded for ``name`` (``DropInPaths``)."""
 
     def wait_jobs(self, jobs: Collection[str], timeout: float) -> dict[str, JobEnd]:
         """How ``jobs`` ended; jobs still pending at the deadline are missing."""

@@ -30,6 +30,7 @@ MANAGER = b"org.freedesktop.systemd1.Manager"
 UNIT = b"org.freedesktop.systemd1.Unit"
 SERVICE = b"org.freedesktop.systemd1.Service"
 PROPERTIES = b"org.freedesktop.DBus.Properties"
+TIMER_ACCURACY_USEC = 100_000
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
@@ -41,11 +42,19 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "WorkingDirectory": b"s",
     "Environment": b"as",
     "CollectMode": b"s",
+    "TimersMonotonic": b"a(st)",
+    "RemainAfterElapse": b"b",
+    "AccuracyUSec": b"t",
 }
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _error_text(exc: DBusBaseError) -> str:
+    """Class, D-Bus error name and message of a pystemd error, for matching."""
+    return " ".join(_text(part) for part in (type(exc).__name__, exc.err_name, exc.err_message))
 
 
 def _is_access_denied(exc: DBusBaseError) -> bool:
@@ -227,6 +236,7 @@ class PystemdBackend:
             need_daemon_reload=bool(unit[b"NeedDaemonReload"]),
             can_reload=bool(unit[b"CanReload"]),
             load_error=_text(load_error[1]) if load_error and load_error[0] else "",
+            job_pending=int(unit[b"Job"][0]) != 0,
         )
         if not name.endswith(".service") or state.load_state != "loaded":
             return state
@@ -290,6 +300,42 @@ class PystemdBackend:
             MANAGER_PATH, MANAGER, b"StartTransientUnit", args, doing=f"starting {name}"
         )
         return _text(job)
+
+    def start_timer(self, name: str, after_usec: int, *, description: str) -> str:
+        properties = {
+            "Description": description.encode(),
+            "TimersMonotonic": [(b"OnActiveSec", after_usec)],
+            "RemainAfterElapse": False,
+            # Timers coalesce wake-ups within AccuracySec= (default 1 min),
+            # which would stretch a short cooldown by up to a minute.
+            "AccuracyUSec": TIMER_ACCURACY_USEC,
+        }
+        args = [
+            *apply_signature(b"ss", [name.encode(), b"fail"]),
+            *_properties(properties),
+            (ord("a"), b"(sa(sv))"),
+            (-1, None),
+        ]
+        try:
+            job = self._bus.call_method(
+                DESTINATION, MANAGER_PATH, MANAGER, b"StartTransientUnit", args
+            )
+        except DBusBaseError as exc:
+            if "UnitExists" not in _error_text(exc) and "already exists" not in _error_text(exc):
+                raise _translate(exc, f"starting {name}") from None
+            # A timer of the same name left over (failed, or still pending):
+            # replace it, so the newest cooldown wins.
+            self.submit(JobMethod.STOP, name)
+            self.reset_failed(name)
+            job = self._call(
+                MANAGER_PATH, MANAGER, b"StartTransientUnit", args, doing=f"starting {name}"
+            )
+            return _text(job)
+        return _text(job.body)
+
+    def dropin_paths(self, name: str) -> list[str]:
+        paths = self._get(unit_object_path(name), UNIT, b"DropInPaths", b"as", f"reading {name}")
+        return [_text(p) for p in paths]
 
     def wait_jobs(self, jobs: Collection[str], timeout: float) -> dict[str, JobEnd]:
         deadline = time.monotonic() + timeout

@@ -1,7 +1,7 @@
 """A test service written with smartrestart.notify; its behaviour is chosen by argv[1].
 
 ready SECONDS STATUS   sleep, then ready(status); idle
-watchdog HEALTH_FILE   ready; Watchdog pings while HEALTH_FILE exists
+watchdog HEALTH_FILE   ready; pings while HEALTH_FILE exists and does not hold our PID
 drain SECONDS          ready; on SIGTERM a component drains for SECONDS
 fdstore PORT           serve PORT on a listening socket kept in the fd store
 counter                count starts in a StateStore (STATE_DIRECTORY)
@@ -33,8 +33,15 @@ def ready_after(seconds: str, text: str) -> None:
 
 
 def watchdog(health_file: str) -> None:
+    """Healthy while HEALTH_FILE exists and does not name this process's PID."""
+    path = Path(health_file)
+    me = str(os.getpid())
+
+    def healthy() -> bool:
+        return path.exists() and path.read_text().strip() != me
+
     notify.ready("watching")
-    with notify.Watchdog(health_check=Path(health_file).exists):
+    with notify.Watchdog(health_check=healthy):
         idle()
 
 

@@ -1,0 +1,361 @@
+"""Restart budgets enforced by a real systemd, through the drop-ins `generate` writes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from smartrestart.journal import EVENTS
+from tests.integration.helpers import PROGRAMS
+from tests.testbed import BED_PROJECT, PROJECT, TestBed
+
+
+@pytest.fixture(scope="module")
+def budget_bed(bed: TestBed) -> Iterator[TestBed]:
+    """The bed with smartrestart installed as a package would: command and handler units."""
+    bed.write(
+        "/usr/local/bin/smartrestart",
+        f'#!/bin/sh\nPYTHONPATH={BED_PROJECT / "src"} exec {bed.python} -m smartrestart "$@"\n',
+        mode=0o755,
+    )
+    for unit in (PROJECT / "units").iterdir():
+        bed.write(f"/etc/systemd/system/{unit.name}", unit.read_text())
+    bed.systemctl("daemon-reload")
+    yield bed
+
+
+def generate(bed: TestBed, name: str, budgets: str, *args: str) -> dict[str, Any]:
+    """Write rules with ``budgets`` and run ``smartrestart generate --json`` in the bed."""
+    bed.write(
+        f"/srv/{name}/rules.yaml", "budgets:\n" + textwrap.indent(textwrap.dedent(budgets), "  ")
+    )
+    result = bed.smartrestart(
+        "generate",
+        "-r",
+        "rules.yaml",
+        "--config-root",
+        "/nonexistent",
+        "--json",
+        *args,
+        cwd=f"/srv/{name}",
+    )
+    assert result.returncode in (0, 1), result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def counting_unit(bed: TestBed, name: str, command: str, extra: str = "") -> str:
+    """A unit whose every execution appends a line to /srv/NAME/runs, then runs ``command``."""
+    unit = f"{name}.service"
+    bed.write(f"/srv/{name}/runs", "")
+    bed.install_unit(
+        unit,
+        f"[Service]\nExecStart=/bin/sh -c 'date +%%s.%%N >> /srv/{name}/runs; {command}'\n{extra}",
+        reload=False,
+    )
+    return unit
+
+
+def runs(bed: TestBed, name: str) -> list[float]:
+    return [float(line) for line in bed.read(f"/srv/{name}/runs").split()]
+
+
+def settled(bed: TestBed, unit: str, seconds: float = 1.5) -> dict[str, str]:
+    """Wait until the unit stops changing state, then return it."""
+
+    def state() -> tuple[str, str, str]:
+        props = bed.show(unit, "ActiveState", "SubState", "NRestarts")
+        return props["ActiveState"], props["SubState"], props["NRestarts"]
+
+    deadline = time.monotonic() + 60
+    last = state()
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = state()
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= seconds and now[0] not in (
+            "activating",
+            "deactivating",
+        ):
+            break
+    return bed.show(unit, "ActiveState", "SubState", "NRestarts", "Result", "ExecMainStatus")
+
+
+def entries(bed: TestBed, kind: str, unit: str) -> list[dict[str, str]]:
+    out = bed.journal(
+        f"MESSAGE_ID={EVENTS[kind].message_id}", f"SMARTRESTART_UNIT={unit}", "-o", "json"
+    )
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def verify_clean(bed: TestBed, unit: str) -> None:
+    result = bed.run("systemd-analyze", "verify", f"/etc/systemd/system/{unit}", check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Unknown" not in result.stderr and "smartrestart" not in result.stderr, result.stderr
+
+
+def test_intensity_3_allows_exactly_3_restarts(budget_bed: TestBed, unit_name: str) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    generate(bed, unit_name, f"{unit}: {{restart: transient, intensity: 3, period: 30s}}\n")
+    verify_clean(bed, unit)
+    bed.systemctl("start", unit, check=False)
+    final = settled(bed, unit)
+    assert len(runs(bed, unit_name)) == 4  # the first start and 3 restarts
+    assert final["ActiveState"] == "failed"
+    # systemd counts the restart the start limit refused, too (252 and 257 alike).
+    assert final["NRestarts"] == "4"
+    assert final["Result"] == "exit-code"
+    time.sleep(2)
+    assert len(runs(bed, unit_name)) == 4
+    assert bed.show(unit, "ActiveState")["ActiveState"] == "failed"
+    bed.wait_for(lambda: len(entries(bed, "gave-up", unit)) == 1, timeout=10)
+    assert "restart budget exhausted" in entries(bed, "gave-up", unit)[0]["SMARTRESTART_REASON"]
+
+
+def test_temporary_is_never_restarted(budget_bed: TestBed, unit_name: str) -> None:
+    unit = counting_unit(budget_bed, unit_name, "exit 1")
+    generate(budget_bed, unit_name, f"{unit}: {{restart: temporary}}\n")
+    budget_bed.systemctl("start", unit, check=False)
+    final = settled(budget_bed, unit)
+    assert len(runs(budget_bed, unit_name)) == 1
+    assert (final["ActiveState"], final["NRestarts"]) == ("failed", "0")
+
+
+def test_transient_exiting_0_is_not_restarted(budget_bed: TestBed, unit_name: str) -> None:
+    unit = counting_unit(budget_bed, unit_name, "exit 0")
+    generate(budget_bed, unit_name, f"{unit}: {{restart: transient, intensity: 3, period: 30s}}\n")
+    budget_bed.systemctl("start", unit)
+    final = settled(budget_bed, unit)
+    assert len(runs(budget_bed, unit_name)) == 1
+    assert (final["ActiveState"], final["NRestarts"]) == ("inactive", "0")
+
+
+def test_permanent_exiting_0_is_restarted(budget_bed: TestBed, unit_name: str) -> None:
+    unit = counting_unit(budget_bed, unit_name, "exit 0")
+    generate(budget_bed, unit_name, f"{unit}: {{restart: permanent, intensity: 2, period: 30s}}\n")
+    budget_bed.systemctl("start", unit)
+    settled(budget_bed, unit)
+    assert (
+        len(runs(budget_bed, unit_name)) == 3
+    )  # restarted on a clean exit, until the budget ran out
+
+
+def test_non_retryable_exit_is_not_restarted(budget_bed: TestBed, unit_name: str) -> None:
+    unit = counting_unit(budget_bed, unit_name, "exit 65")
+    generate(
+        budget_bed,
+        unit_name,
+        f"{unit}: {{restart: permanent, intensity: 5, period: 30s, "
+        "non_retryable_exit_codes: [64, 65]}\n",
+    )
+    budget_bed.systemctl("start", unit, check=False)
+    final = settled(budget_bed, unit)
+    assert len(runs(budget_bed, unit_name)) == 1
+    assert (final["ActiveState"], final["ExecMainStatus"], final["NRestarts"]) == (
+        "failed",
+        "65",
+        "0",
+    )
+    budget_bed.wait_for(lambda: len(entries(budget_bed, "gave-up", unit)) == 1, timeout=10)
+
+
+def app_target(bed: TestBed, name: str) -> tuple[str, str]:
+    """A target with one member service, both started."""
+    target, member = f"{name}-app.target", f"{name}-member.service"
+    bed.install_unit(target, "[Unit]\nDescription=test application\n", reload=False)
+    bed.install_unit(
+        member, f"[Unit]\nPartOf={target}\n[Service]\nExecStart=/bin/sleep infinity\n", reload=False
+    )
+    bed.systemctl("daemon-reload")
+    bed.systemctl("start", target, member)
+    return target, member
+
+
+def test_fatal_exit_is_not_restarted_and_escalates(budget_bed: TestBed, unit_name: str) -> None:
+    bed = budget_bed
+    target, member = app_target(bed, unit_name)
+    unit = counting_unit(bed, unit_name, "exit 78")
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: permanent, intensity: 5, period: 30s, fatal_exit_codes: [78], "
+        f"on_exhausted: stop {target}}}\n",
+    )
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: bed.show(target, "ActiveState")["ActiveState"] == "inactive", timeout=15)
+    assert bed.show(member, "ActiveState")["ActiveState"] == "inactive"  # stopped with its target
+    assert len(runs(bed, unit_name)) == 1
+    (entry,) = entries(bed, "escalated", unit)
+    assert entry["SMARTRESTART_REASON"] == "fatal exit status 78"
+    assert entry["SMARTRESTART_ESCALATION"] == f"stop {target}"
+
+
+def test_run_fatal_exception_under_the_budget(budget_bed: TestBed, unit_name: str) -> None:
+    """notify.run() maps the fatal exception to 78, which the drop-in never restarts."""
+    bed = budget_bed
+    target, _member = app_target(bed, unit_name)
+    unit = f"{unit_name}.service"
+    argv = f"{bed.python} {PROGRAMS}/notify_service.py fatal"
+    bed.install_unit(
+        unit, f"[Service]\nExecStart={argv}\nEnvironment=PYTHONPATH={BED_PROJECT / 'src'}\n"
+    )
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: permanent, intensity: 5, period: 30s, fatal_exit_codes: [78], "
+        f"on_exhausted: stop {target}}}\n",
+    )
+    bed.systemctl("start", unit, check=False)
+    final = settled(bed, unit)
+    assert (final["ExecMainStatus"], final["NRestarts"], final["ActiveState"]) == (
+        "78",
+        "0",
+        "failed",
+    )
+    bed.wait_for(lambda: bed.show(target, "ActiveState")["ActiveState"] == "inactive", timeout=15)
+
+
+def test_transient_cooldown_cycles_then_stays_failed(budget_bed: TestBed, unit_name: str) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: transient, intensity: 1, period: 10s, cooldown: 2s, "
+        "max_cooldown_cycles: 2}\n",
+    )
+    started = time.monotonic()
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: len(entries(bed, "gave-up", unit)) == 1, timeout=40)
+    elapsed = time.monotonic() - started
+    assert elapsed >= 4.0  # two cooldowns of 2 s
+    times = runs(bed, unit_name)
+    assert len(times) == 6  # 2 executions per budget, first run plus two cooldown cycles
+    assert times[2] - times[1] >= 2.0 and times[4] - times[3] >= 2.0  # the cooldown gaps
+    scheduled = entries(bed, "cooldown-scheduled", unit)
+    assert [e["SMARTRESTART_CYCLE"] for e in scheduled] == ["1", "2"]
+    assert len(entries(bed, "cooldown-restart", unit)) == 2
+    time.sleep(3)
+    assert len(runs(bed, unit_name)) == 6
+    assert bed.show(unit, "ActiveState")["ActiveState"] == "failed"
+
+
+def test_watchdog_kills_and_restarts_a_silent_service(budget_bed: TestBed, unit_name: str) -> None:
+    bed = budget_bed
+    unit = f"{unit_name}.service"
+    health = f"/run/{unit_name}.healthy"
+    bed.write(health, "")
+    argv = f"{bed.python} {PROGRAMS}/notify_service.py watchdog {health}"
+    bed.install_unit(
+        unit,
+        f"[Service]\nType=notify\nExecStart={argv}\nEnvironment=PYTHONPATH={BED_PROJECT / 'src'}\n",
+    )
+    generate(
+        bed, unit_name, f"{unit}: {{restart: transient, intensity: 3, period: 60s, watchdog: 1s}}\n"
+    )
+    verify_clean(bed, unit)
+    bed.systemctl("start", unit)
+    pid = bed.show(unit, "MainPID")["MainPID"]
+    time.sleep(2.5)
+    assert bed.show(unit, "MainPID")["MainPID"] == pid  # pinging: alive
+    bed.write(health, pid)  # this process alone turns unhealthy: its pings stop
+    stopped = time.monotonic()
+
+    def replaced() -> bool:
+        now = bed.show(unit, "MainPID", "ActiveState")
+        return now["ActiveState"] == "active" and now["MainPID"] not in ("0", pid)
+
+    bed.wait_for(replaced, timeout=6)
+    assert time.monotonic() - stopped < 3
+    assert "Watchdog timeout" in bed.journal("-u", unit)
+    assert bed.show(unit, "NRestarts")["NRestarts"] == "1"
+    bed.systemctl("stop", unit)
+
+
+# systemd's own catalog MESSAGE_IDs.
+UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
+PROCESS_EXITED = "98e322203f7a4ed290d09fe03c09fe15"
+
+
+def test_backoff_gaps_grow_on_257_and_load_cleanly_on_252(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    report = generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: transient, intensity: 5, period: 60s, "
+        "backoff: {base: 200ms, multiplier: 2, max: 1600ms}}\n",
+    )
+    verify_clean(bed, unit)
+    delays = [d / 1e6 for d in report["files"][0]["restart_delays_usec"]]
+    if bed.systemd_version < 254:
+        assert any("exponential backoff is lost" in w for w in report["warnings"])
+        assert "Unknown key" not in bed.journal("-b", "--grep", unit_name)
+        return
+    assert delays == [0.2, 0.4, 0.8, 1.6, 1.6]
+    bed.systemctl("start", unit, check=False)
+    settled(bed, unit, seconds=2.5)
+    assert len(runs(bed, unit_name)) == 6
+    # From the journal: each restart's delay runs from the exit to the next start.
+    exits, starts = [], []
+    for line in bed.journal("-u", unit, "-o", "json").splitlines():
+        entry = json.loads(line)
+        stamp = int(entry["__MONOTONIC_TIMESTAMP"]) / 1e6
+        if entry.get("MESSAGE_ID") == PROCESS_EXITED:
+            exits.append(stamp)
+        elif entry.get("MESSAGE_ID") == UNIT_STARTED:
+            starts.append(stamp)
+    gaps = [start - exit for exit, start in zip(exits, starts[1:], strict=False)]
+    assert len(gaps) == 5
+    for gap, delay in zip(gaps, delays, strict=True):
+        assert abs(gap - delay) <= 0.2 * delay, (gaps, delays)
+
+
+def test_generation_is_idempotent_and_reloads_only_on_change(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "sleep infinity")
+    budgets = f"{unit}: {{restart: transient, intensity: 2, period: 10s}}\n"
+    first = generate(bed, unit_name, budgets)
+    assert (first["changed"], first["reloaded"]) == (True, True)
+    reloads = bed.journal("-b", "--grep", "Reloading").count("Reloading")
+    second = generate(bed, unit_name, budgets)
+    assert (second["changed"], second["reloaded"]) == (False, False)
+    assert bed.journal("-b", "--grep", "Reloading").count("Reloading") == reloads
+    check = bed.smartrestart(
+        "generate",
+        "-r",
+        "rules.yaml",
+        "--config-root",
+        "/nonexistent",
+        "--check",
+        cwd=f"/srv/{unit_name}",
+    )
+    assert check.returncode == 0
+    assert bed.show(unit, "StartLimitBurst")["StartLimitBurst"] == "3"
+    # The budget goes away: our drop-in goes with it, and systemd reloads once.
+    bed.write(f"/srv/{unit_name}/rules.yaml", "budgets: {}\n")
+    changed = bed.smartrestart(
+        "generate",
+        "-r",
+        "rules.yaml",
+        "--config-root",
+        "/nonexistent",
+        "--check",
+        cwd=f"/srv/{unit_name}",
+    )
+    assert changed.returncode == 1
+    assert f"would remove /etc/systemd/system/{unit}.d/50-smartrestart.conf" in " ".join(
+        changed.stdout.split()
+    )

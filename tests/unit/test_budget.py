@@ -1,0 +1,309 @@
+"""Budgets: validation, translation to directives, rendering, the handler's decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartrestart.budget.handler import CycleRecord, Verdict, decide_failure
+from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb, RestartType
+from smartrestart.budget.params import HandlerParams, parse_handler_params
+from smartrestart.budget.render import is_ours, render_dropin
+from smartrestart.budget.translate import backoff_steps, systemd_delays, translate
+from smartrestart.errors import ConfigError, Location
+from smartrestart.rules.schema import load_rule_set
+from smartrestart.systemd.backend import UnitState
+from tests.helpers import write_rules
+
+HERE = Location(Path("rules.yaml"), 3)
+
+
+def directives(budget: Budget, version: int = 257) -> dict[str, str]:
+    return {f"{d.section}.{d.key}": d.value for d in translate(budget, version).directives}
+
+
+def test_issue_example_budgets_load(tmp_path: Path) -> None:
+    rules = write_rules(
+        tmp_path,
+        """\
+        budgets:
+          app-api.service:
+            restart: permanent
+            intensity: 5
+            period: 60s
+            backoff: {base: 1s, multiplier: 2, max: 30s}
+            watchdog: 30s
+            startup_timeout: 90s
+            stop_timeout: 20s
+            fatal_exit_codes: [78]
+            non_retryable_exit_codes: [64, 65]
+            on_exhausted: stop app.target
+          app-worker@.service:
+            restart: transient
+            intensity: 3
+            period: 30s
+            cooldown: 5min
+            max_cooldown_cycles: 3
+        """,
+    )
+    budgets = load_rule_set([rules]).budgets
+    api = budgets["app-api.service"]
+    assert (api.intensity, api.period_usec) == (5, 60_000_000)
+    assert api.backoff == Backoff(1_000_000, 2.0, 30_000_000)
+    assert api.on_exhausted == Escalation(EscalationVerb.STOP, "app.target")
+    assert api.location.line == 2
+    worker = budgets["app-worker@.service"]
+    assert (worker.cooldown_usec, worker.max_cooldown_cycles) == (300_000_000, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "fragment"),
+    [
+        ("restart: forever", "budgets.a.service.restart", "not one of permanent, transient"),
+        ("intensity: 3", "budgets.a.service.intensity", "needs 'period'"),
+        ("{intensity: 3, period: soon}", "budgets.a.service.period", "not a time span"),
+        ("{intensity: -1, period: 1s}", "budgets.a.service.intensity", "at least 0"),
+        (
+            "{restart: permanent, cooldown: 5min, intensity: 1, period: 1s}",
+            "budgets.a.service.cooldown",
+            "transient only",
+        ),
+        (
+            "{restart: temporary, intensity: 1, period: 1s}",
+            "budgets.a.service.intensity",
+            "no effect",
+        ),
+        ("{restart: transient, cooldown: 1s}", "budgets.a.service.cooldown", "needs intensity"),
+        ("fatal_exit_codes: [0]", "budgets.a.service.fatal_exit_codes[0]", "at least 1"),
+        (
+            "{fatal_exit_codes: [3], non_retryable_exit_codes: [3]}",
+            "budgets.a.service.non_retryable_exit_codes",
+            "also listed as fatal",
+        ),
+        ("on_exhausted: stop", "budgets.a.service.on_exhausted", "needs exactly one unit"),
+        ("on_exhausted: reboot now", "budgets.a.service.on_exhausted", "is not one of"),
+        ("on_exhausted: stop app", "budgets.a.service.on_exhausted", "no type suffix"),
+        ("backoff: {base: 1s}", "budgets.a.service.backoff.max", "is required"),
+        ("backoff: {base: 5s, max: 1s}", "budgets.a.service.backoff.max", "not be shorter"),
+        ("intensty: 3", "budgets.a.service.intensty", "unknown key"),
+    ],
+)
+def test_budget_validation(tmp_path: Path, body: str, field: str, fragment: str) -> None:
+    rules = write_rules(
+        tmp_path,
+        f"budgets:\n  a.service:\n    {body}\n"
+        if not body.startswith("{")
+        else f"budgets:\n  a.service: {body}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_rule_set([rules])
+    assert caught.value.field == field
+    assert fragment in caught.value.message
+    assert caught.value.location.line in (2, 3)
+
+
+def test_invalid_budget_unit_name(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path, "budgets:\n  'app api.service': {}\n")
+    with pytest.raises(ConfigError, match="characters systemd does not allow"):
+        load_rule_set([rules])
+
+
+def test_intensity_n_maps_to_burst_n_plus_1() -> None:
+    budget = Budget("a.service", HERE, RestartType.TRANSIENT, intensity=3, period_usec=30_000_000)
+    found = directives(budget)
+    assert found["Unit.StartLimitBurst"] == "4"  # the first start counts too
+    assert found["Unit.StartLimitIntervalSec"] == "30s"
+    assert found["Service.Restart"] == "on-failure"
+
+
+@pytest.mark.parametrize(
+    ("restart", "value"),
+    [
+        (RestartType.PERMANENT, "always"),
+        (RestartType.TRANSIENT, "on-failure"),
+        (RestartType.TEMPORARY, "no"),
+    ],
+)
+def test_restart_types(restart: RestartType, value: str) -> None:
+    assert directives(Budget("a.service", HERE, restart))["Service.Restart"] == value
+
+
+def test_backoff_on_257_uses_restart_steps() -> None:
+    budget = Budget("a.service", HERE, backoff=Backoff(1_000_000, 2.0, 30_000_000))
+    found = directives(budget, 257)
+    assert (
+        found["Service.RestartSec"],
+        found["Service.RestartSteps"],
+        found["Service.RestartMaxDelaySec"],
+    ) == ("1s", "5", "30s")
+    assert found["Service.RestartMode"] == "direct"
+
+
+def test_backoff_on_252_keeps_the_base_delay_and_says_what_is_lost() -> None:
+    budget = Budget("a.service", HERE, backoff=Backoff(1_000_000, 2.0, 30_000_000))
+    translation = translate(budget, 252)
+    found = {f"{d.section}.{d.key}": d.value for d in translation.directives}
+    assert found["Service.RestartSec"] == "1s"
+    assert "Service.RestartSteps" not in found and "Service.RestartMode" not in found
+    (warning,) = translation.warnings
+    assert "RestartSteps=" in warning and "exponential backoff is lost" in warning
+
+
+def test_backoff_steps_and_delays_follow_systemds_formula() -> None:
+    assert backoff_steps(200_000, 1_600_000, 2.0) == 3
+    assert systemd_delays(200_000, 1_600_000, 3, 5) == [
+        200_000,
+        400_000,
+        800_000,
+        1_600_000,
+        1_600_000,
+    ]
+    assert backoff_steps(1_000_000, 1_000_000, 2.0) == 0
+
+
+def test_approximated_multiplier_is_warned_about() -> None:
+    budget = Budget("a.service", HERE, backoff=Backoff(1_000_000, 3.0, 10_000_000))
+    assert any("multiplier of" in w for w in translate(budget, 257).warnings)
+
+
+def test_unreachable_intensity_is_warned_about() -> None:
+    budget = Budget(
+        "a.service",
+        HERE,
+        intensity=10,
+        period_usec=30_000_000,
+        backoff=Backoff(1_000_000, 2.0, 30_000_000),
+    )
+    assert any("can never be exhausted" in w for w in translate(budget, 257).warnings)
+
+
+def test_exit_codes_watchdog_timeouts_and_handler_keys() -> None:
+    budget = Budget(
+        "a.service",
+        HERE,
+        RestartType.PERMANENT,
+        intensity=5,
+        period_usec=60_000_000,
+        watchdog_usec=30_000_000,
+        startup_timeout_usec=90_000_000,
+        stop_timeout_usec=20_000_000,
+        fatal_exit_codes=(78,),
+        non_retryable_exit_codes=(64, 65),
+        on_exhausted=Escalation(EscalationVerb.STOP, "app.target"),
+    )
+    found = directives(budget)
+    assert found["Service.RestartPreventExitStatus"] == "78 64 65"
+    assert found["Service.WatchdogSec"] == "30s"
+    assert found["Service.TimeoutStartSec"] == "1min 30s"
+    assert found["Service.TimeoutStopSec"] == "20s"
+    assert found["Unit.OnFailure"] == "smartrestart-failure@%n.service"
+    text = render_dropin(translate(budget, 257), "/etc/smartrestart/rules.d/app.yaml")
+    assert is_ours(text)
+    params = parse_handler_params(text)
+    assert params == HandlerParams(
+        restart=RestartType.PERMANENT,
+        period_usec=60_000_000,
+        on_exhausted=Escalation(EscalationVerb.STOP, "app.target"),
+        fatal_exit_codes=(78,),
+        non_retryable_exit_codes=(64, 65),
+    )
+
+
+def test_rendering_is_deterministic() -> None:
+    budget = Budget("a.service", HERE, intensity=1, period_usec=1_000_000)
+    assert render_dropin(translate(budget, 252), "x") == render_dropin(translate(budget, 252), "x")
+
+
+# --- the failure handler's decisions -----------------------------------------------
+
+
+def failed(status: int = 1, invocation: str = "aa", **extra: object) -> UnitState:
+    base = UnitState(
+        "a.service",
+        "loaded",
+        "failed",
+        "failed",
+        invocation,
+        False,
+        False,
+        result="exit-code",
+        exec_main_code=1,
+        exec_main_status=status,
+    )
+    return base._replace(**extra)  # type: ignore[arg-type]
+
+
+TRANSIENT = HandlerParams(
+    RestartType.TRANSIENT, period_usec=10_000_000, cooldown_usec=2_000_000, max_cooldown_cycles=2
+)
+PERMANENT = HandlerParams(
+    RestartType.PERMANENT,
+    period_usec=10_000_000,
+    fatal_exit_codes=(78,),
+    non_retryable_exit_codes=(65,),
+    on_exhausted=Escalation(EscalationVerb.STOP, "app.target"),
+)
+
+
+def test_still_restarting_is_ignored() -> None:
+    restarting = failed()._replace(active_state="activating", sub_state="auto-restart")
+    assert decide_failure(PERMANENT, restarting, CycleRecord(), 0)[0].verdict is Verdict.IGNORE
+    queued = failed()._replace(job_pending=True)
+    assert decide_failure(PERMANENT, queued, CycleRecord(), 0)[0].verdict is Verdict.IGNORE
+
+
+def test_same_invocation_is_handled_once() -> None:
+    decision, record = decide_failure(PERMANENT, failed(), CycleRecord(), 0)
+    assert decision.verdict is Verdict.ESCALATE
+    assert decide_failure(PERMANENT, failed(), record, 1)[0].verdict is Verdict.IGNORE
+
+
+def test_fatal_exit_escalates_at_once_even_with_a_cooldown() -> None:
+    params = HandlerParams(
+        RestartType.TRANSIENT,
+        period_usec=1,
+        cooldown_usec=1,
+        fatal_exit_codes=(78,),
+        on_exhausted=Escalation(EscalationVerb.STOP, "app.target"),
+    )
+    decision, _ = decide_failure(params, failed(78), CycleRecord(), 0)
+    assert (decision.verdict, decision.reason) == (Verdict.ESCALATE, "fatal exit status 78")
+
+
+def test_permanent_exhausted_escalates_and_without_escalation_gives_up() -> None:
+    assert decide_failure(PERMANENT, failed(1), CycleRecord(), 0)[0].verdict is Verdict.ESCALATE
+    quiet = HandlerParams(RestartType.PERMANENT)
+    assert decide_failure(quiet, failed(1), CycleRecord(), 0)[0].verdict is Verdict.GIVE_UP
+
+
+def test_non_retryable_counts_as_exhausted() -> None:
+    decision, _ = decide_failure(PERMANENT, failed(65), CycleRecord(), 0)
+    assert decision.verdict is Verdict.ESCALATE
+    assert "non-retryable exit status 65" in decision.reason
+
+
+def test_temporary_gives_up() -> None:
+    params = HandlerParams(RestartType.TEMPORARY)
+    assert decide_failure(params, failed(1), CycleRecord(), 0)[0].verdict is Verdict.GIVE_UP
+
+
+def test_cooldown_cycles_then_give_up() -> None:
+    record = CycleRecord()
+    decision, record = decide_failure(TRANSIENT, failed(invocation="1"), record, 100.0)
+    assert (decision.verdict, decision.cycle) == (Verdict.COOLDOWN, 1)
+    record = CycleRecord(record.cycles, 103.0, record.last_handled_invocation)  # cooldown restart
+    decision, record = decide_failure(TRANSIENT, failed(invocation="2"), record, 104.0)
+    assert (decision.verdict, decision.cycle) == (Verdict.COOLDOWN, 2)
+    record = CycleRecord(record.cycles, 107.0, record.last_handled_invocation)
+    decision, record = decide_failure(TRANSIENT, failed(invocation="3"), record, 108.0)
+    assert decision.verdict is Verdict.GIVE_UP
+    assert "all 2 cooldown cycles are used up" in decision.reason
+
+
+def test_cycles_restart_after_a_healthy_stretch() -> None:
+    record = CycleRecord(cycles=2, last_restart_monotonic=100.0, last_handled_invocation="x")
+    decision, _ = decide_failure(
+        TRANSIENT, failed(invocation="y"), record, 100.0 + 21
+    )  # > 2 periods
+    assert (decision.verdict, decision.cycle) == (Verdict.COOLDOWN, 1)
