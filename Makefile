@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Build dependencies of pystemd (published as source only) and what the
 # systemd test beds need.
-APT_PACKAGES := libsystemd-dev pkg-config gcc dbus systemd-container debootstrap git
+APT_PACKAGES := libsystemd-dev pkg-config gcc dbus systemd-container debootstrap git man-db
 
 .PHONY: example test setup system-deps lint unit integration bench bed clean
 

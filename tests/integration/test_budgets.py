@@ -46,6 +46,9 @@ def generate(bed: TestBed, name: str, budgets: str, *args: str) -> dict[str, Any
     )
     assert result.returncode in (0, 1), result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
+    for file in data["files"]:  # every drop-in generated must pass systemd-analyze verify
+        if file["result"] != "removed":
+            verify_clean(bed, file["unit"])
     return data
 
 

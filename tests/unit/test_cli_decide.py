@@ -248,3 +248,28 @@ def test_version_and_help() -> None:
 def test_completion_script() -> None:
     result = run("completion", "bash", cwd=Path.cwd())
     assert "_SMARTRESTART_COMPLETE" in result.stdout
+
+
+def test_from_dpkg_takes_the_files_of_an_installed_package(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path,
+        "actions: {host: {}}\nrules:\n  - {pattern: '/bin/hostname', actions: [host]}\n",
+        "restart-rules.yaml",
+    )
+    result = run(
+        "decide", "--config-root", "none", "--json", "--from-dpkg", "hostname", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "/bin/hostname" in data["changed"]
+    assert all(not p.endswith("/") for p in data["changed"])  # directories are left out
+    assert [a["name"] for a in data["actions"]] == ["host"]
+
+
+def test_from_dpkg_unknown_package_is_exit_2(tmp_path: Path) -> None:
+    write_rules(tmp_path, "actions: {}\n", "restart-rules.yaml")
+    result = run(
+        "decide", "--config-root", "none", "--from-dpkg", "no-such-package-xyz", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "--from-dpkg no-such-package-xyz" in result.stderr

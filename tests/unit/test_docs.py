@@ -1,0 +1,74 @@
+"""The man page, --help and README stay true to the code: checked against its tables."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from smartrestart.cli.main import cli
+from smartrestart.errors import EXIT_CODES
+from smartrestart.journal import EVENTS
+from tests.testbed import PROJECT
+
+MAN = PROJECT / "man/smartrestart.1"
+
+
+def man_text() -> str:
+    """The page with roff escapes undone, so plain text can be searched."""
+    return MAN.read_text().replace("\\-", "-").replace("\\fR", "").replace("\\fI", "")
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="man-db is not installed")
+def test_man_page_renders_without_warnings() -> None:
+    result = subprocess.run(
+        ["man", "--warnings", "-l", str(MAN)],
+        capture_output=True,
+        text=True,
+        env={"MANWIDTH": "80", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_man_page_lists_every_exit_code() -> None:
+    text = " ".join(man_text().split())
+    for code, meaning in EXIT_CODES.items():
+        assert f".B {int(code)} {meaning}" in text
+
+
+def test_man_page_lists_every_message_id() -> None:
+    text = man_text()
+    for event in EVENTS.values():
+        assert event.message_id in text
+
+
+def test_man_page_documents_every_option() -> None:
+    text = man_text()
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                longest = max(param.opts, key=len)
+                assert re.search(rf"\B{re.escape(longest)}\b", text), f"{name} {longest}"
+
+
+@pytest.mark.parametrize("name", ["decide", "apply", "generate"])
+def test_help_has_examples_and_exit_codes(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output
+    for code, meaning in EXIT_CODES.items():
+        assert f"{int(code)}  {meaning}" in result.output
+
+
+def test_readme_commands_exist() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    makefile = (PROJECT / "Makefile").read_text()
+    for target in re.findall(r"^    make (\w+)", readme, re.MULTILINE):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+    assert "make test" in (PROJECT / ".ci/run").read_text()
