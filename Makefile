@@ -4,11 +4,12 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# Build dependencies of pystemd (published as source only) and what the
-# systemd test beds need.
-APT_PACKAGES := libsystemd-dev pkg-config gcc dbus systemd-container debootstrap git man-db
+# Build dependencies of pystemd (published as source only), what the systemd
+# test beds need, and what building the Debian package needs.
+APT_PACKAGES := libsystemd-dev pkg-config gcc dbus systemd-container debootstrap git man-db \
+	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
-.PHONY: example test setup system-deps lint unit integration bench bed clean
+.PHONY: example test setup system-deps lint unit integration bench bed deb clean
 
 example: setup
 	@echo '$$ cd tests/fixtures/multi-service && smartrestart decide --root src --explain src/lib/auth.py docs/security.md'
@@ -68,6 +69,11 @@ KIND ?= debian12
 bed: setup
 	@name=$$($(PY) -m tests.testbed boot $(KIND)) && \
 		$(PY) -m tests.testbed shell $$name; $(PY) -m tests.testbed stop $$name
+
+# The Debian package (packaging/debian), built from the working tree into dist/.
+deb: system-deps
+	mkdir -p dist
+	packaging/build-deb dist
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
