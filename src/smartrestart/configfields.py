@@ -7,10 +7,13 @@ frozen dataclasses and never re-checks a dict.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from smartrestart.errors import ConfigError, Location
 from smartrestart.yamlsource import YamlList, YamlMap
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 def type_name(value: object) -> str:
@@ -130,3 +133,18 @@ def require_timespan(value: Any, where: Location, field: str, *, positive: bool 
     if positive and usec <= 0:
         raise ConfigError(where, field, "must be longer than zero")
     return usec
+
+
+def require_choice(value: Any, where: Location, field: str, choices: type[Choice]) -> Choice:
+    """One of the values of the string enum ``choices``, suggesting the nearest on a typo."""
+    text = require_str(value, where, field)
+    try:
+        return choices(text)
+    except ValueError:
+        names = [member.value for member in choices]
+        raise ConfigError(
+            where,
+            field,
+            f"{text!r} is not one of {', '.join(names)}",
+            hint=did_you_mean(text, names),
+        ) from None

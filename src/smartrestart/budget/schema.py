@@ -15,6 +15,7 @@ from smartrestart.budget.model import (
 from smartrestart.configfields import (
     check_keys,
     did_you_mean,
+    require_choice,
     require_int,
     require_list,
     require_map,
@@ -131,18 +132,9 @@ def parse_budget(unit: str, value: Any, where: Location, field: str) -> Budget:
 def _restart_type(spec: YamlMap, field: str) -> RestartType:
     if "restart" not in spec:
         return RestartType.PERMANENT
-    where = spec.location_of("restart")
-    text = require_str(spec["restart"], where, f"{field}.restart")
-    try:
-        return RestartType(text)
-    except ValueError:
-        choices = [t.value for t in RestartType]
-        raise ConfigError(
-            where,
-            f"{field}.restart",
-            f"{text!r} is not one of {', '.join(choices)}",
-            hint=did_you_mean(text, choices),
-        ) from None
+    return require_choice(
+        spec["restart"], spec.location_of("restart"), f"{field}.restart", RestartType
+    )
 
 
 def _refuse_ineffective(spec: YamlMap, restart: RestartType, field: str) -> None:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import build_request, current_directory, decide_inputs
+from smartrestart.cli.options import current_directory, decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
     from smartrestart.apply.plan import Plan
     from smartrestart.apply.report import Report
-    from smartrestart.decide_run import DecideOutcome
+    from smartrestart.decide_run import DecideOutcome, DecideRequest
 
 EPILOG = """Examples:
 
@@ -63,16 +63,7 @@ Exit codes:
     help="The host-wide lock that keeps applies from overlapping.",
 )
 def apply_command(
-    rules_files: tuple[Path, ...],
-    config_root: Path,
-    roots: tuple[Path, ...],
-    include_type_checking: bool,
-    cache_dir: Path | None,
-    no_cache: bool,
-    null_separated: bool,
-    git_range: str | None,
-    dpkg_package: str | None,
-    paths: tuple[str, ...],
+    request: DecideRequest,
     dry_run: bool,
     as_json: bool,
     timeout: float,
@@ -95,18 +86,6 @@ def apply_command(
 
     started = time.monotonic()
     cwd = current_directory()
-    request = build_request(
-        rules_files=rules_files,
-        config_root=config_root,
-        roots=roots,
-        include_type_checking=include_type_checking,
-        cache_dir=cache_dir,
-        no_cache=no_cache,
-        null_separated=null_separated,
-        git_range=git_range,
-        dpkg_package=dpkg_package,
-        paths=paths,
-    )
     outcome = run_decide(request, sys.stdin.buffer, cwd)
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import build_request, current_directory, decide_inputs
+from smartrestart.cli.options import current_directory, decide_inputs
 from smartrestart.errors import exit_codes_help
+
+if TYPE_CHECKING:
+    from smartrestart.decide_run import DecideRequest
 
 EPILOG = """Examples:
 
@@ -31,16 +34,7 @@ Exit codes:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole decision as JSON.")
 @click.option("--explain", is_flag=True, help="Explain every action: files, rules, import chains.")
 def decide_command(
-    rules_files: tuple[Path, ...],
-    config_root: Path,
-    roots: tuple[Path, ...],
-    include_type_checking: bool,
-    cache_dir: Path | None,
-    no_cache: bool,
-    null_separated: bool,
-    git_range: str | None,
-    dpkg_package: str | None,
-    paths: tuple[str, ...],
+    request: DecideRequest,
     show_expanded: bool,
     show_unmatched: bool,
     as_json: bool,
@@ -59,18 +53,6 @@ def decide_command(
 
     if as_json and explain:
         raise click.UsageError("--json and --explain are exclusive")
-    request = build_request(
-        rules_files=rules_files,
-        config_root=config_root,
-        roots=roots,
-        include_type_checking=include_type_checking,
-        cache_dir=cache_dir,
-        no_cache=no_cache,
-        null_separated=null_separated,
-        git_range=git_range,
-        dpkg_package=dpkg_package,
-        paths=paths,
-    )
     outcome = run_decide(request, sys.stdin.buffer, current_directory())
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)

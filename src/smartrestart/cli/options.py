@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from smartrestart.changes import ChangeSources
 from smartrestart.decide_run import DecideRequest
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 rules_option = click.option(
     "-r",
@@ -33,8 +32,18 @@ config_root_option = click.option(
 )
 
 
-def decide_inputs(function: F) -> F:
-    """Every option that feeds the decider; ``decide`` and ``apply`` share them."""
+def decide_inputs(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Every option that feeds the decider, handed to the command as one ``request``.
+
+    ``decide`` and ``apply`` share them: the command receives a
+    :class:`DecideRequest` (keyword ``request``) instead of ten parameters.
+    """
+
+    @functools.wraps(function)
+    def with_request(**values: Any) -> Any:
+        inputs = {name: values.pop(name) for name in DECIDE_INPUTS}
+        return function(request=build_request(**inputs), **values)
+
     decorators = [
         rules_option,
         config_root_option,
@@ -74,9 +83,24 @@ def decide_inputs(function: F) -> F:
         ),
         click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
     ]
+    decorated: Callable[..., Any] = with_request
     for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+        decorated = decorator(decorated)
+    return decorated
+
+
+DECIDE_INPUTS = (
+    "rules_files",
+    "config_root",
+    "roots",
+    "include_type_checking",
+    "cache_dir",
+    "no_cache",
+    "null_separated",
+    "git_range",
+    "dpkg_package",
+    "paths",
+)
 
 
 def build_request(

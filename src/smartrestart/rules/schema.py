@@ -17,6 +17,7 @@ from smartrestart.configfields import (
     check_keys,
     did_you_mean,
     field_path,
+    require_choice,
     require_int,
     require_list,
     require_map,
@@ -118,7 +119,7 @@ def _parse_action(name: str, value: Any, where: Location) -> Action:
     units = _parse_units(spec, context)
     mode = Mode.RESTART
     if "mode" in spec:
-        mode = _parse_mode(spec["mode"], spec.location_of("mode"), f"{context}.mode")
+        mode = require_choice(spec["mode"], spec.location_of("mode"), f"{context}.mode", Mode)
         if not units:
             raise ConfigError(
                 spec.location_of("mode"), f"{context}.mode", "has no effect without 'units'"
@@ -173,20 +174,6 @@ def _parse_units(spec: YamlMap, context: str) -> tuple[str, ...]:
             raise ConfigError(unit_where, name, f"{unit!r} is listed twice")
         units.append(unit)
     return tuple(units)
-
-
-def _parse_mode(value: Any, where: Location, name: str) -> Mode:
-    text = require_str(value, where, name)
-    try:
-        return Mode(text)
-    except ValueError:
-        choices = [m.value for m in Mode]
-        raise ConfigError(
-            where,
-            name,
-            f"{text!r} is not one of {', '.join(choices)}",
-            hint=did_you_mean(text, choices),
-        ) from None
 
 
 def _parse_run(value: Any, where: Location, name: str) -> tuple[str, ...]:
