@@ -400,3 +400,36 @@ def test_nothing_to_do_is_exit_0_without_systemd(bed: TestBed, unit_name: str) -
     result = apply(bed, app, "docs/readme.txt")
     assert result.returncode == 0
     assert result.stdout == "nothing to do\n"
+
+
+def test_from_dpkg_asks_policy_rc_d_like_deb_systemd_invoke(bed: TestBed, unit_name: str) -> None:
+    allowed, forbidden = f"{unit_name}-allowed.service", f"{unit_name}-forbidden.service"
+    for unit in (allowed, forbidden):
+        bed.install_unit(unit, notify_service(0.0), reload=False)
+    bed.systemctl("daemon-reload")
+    bed.systemctl("start", allowed, forbidden)
+    before = {u: invocation(bed, u) for u in (allowed, forbidden)}
+    app = make_app(
+        bed,
+        unit_name,
+        f"""\
+        actions:
+          a: {{units: [{allowed}]}}
+          f: {{units: [{forbidden}]}}
+        rules:
+          - {{pattern: /usr/bin/dpkg, actions: [a, f]}}
+        """,
+    )
+    bed.write(
+        "/usr/sbin/policy-rc.d", f'#!/bin/sh\n[ "$1" = "{forbidden}" ] && exit 101\nexit 0\n', 0o755
+    )
+    try:
+        code, report = apply_json(bed, app, "--from-dpkg", "dpkg")
+    finally:
+        bed.run("rm", "-f", "/usr/sbin/policy-rc.d")
+    jsonschema.validate(report, SCHEMA)
+    assert code == 0
+    results = {s["unit"]: s["result"] for s in report["steps"]}
+    assert results == {allowed: "restarted", forbidden: "denied-by-policy"}
+    assert invocation(bed, allowed) != before[allowed]
+    assert invocation(bed, forbidden) == before[forbidden]

@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed-out"
     NOT_RUN = "not-run"  # after an earlier group failed
     PLANNED = "planned"  # --dry-run
+    DENIED = "denied-by-policy"  # /usr/sbin/policy-rc.d forbade it (apply --from-dpkg)
 
 
 OK_OUTCOMES = frozenset(
@@ -36,6 +37,7 @@ OK_OUTCOMES = frozenset(
         Outcome.NOT_RUNNING,
         Outcome.SUCCEEDED,
         Outcome.PLANNED,
+        Outcome.DENIED,
     }
 )
 CHANGING_OUTCOMES = frozenset(

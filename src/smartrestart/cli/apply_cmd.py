@@ -94,7 +94,10 @@ def apply_command(
     if dry_run:
         report.results = planned(plan)
     elif plan.groups:
-        _act(plan, report, outcome, cwd, timeout, keep_going, wait_lock, lock_file)
+        if request.sources.dpkg_package:  # a maintainer script: ask policy-rc.d first
+            plan = _apply_policy(plan, report)
+        if plan.groups:
+            _act(plan, report, outcome, cwd, timeout, keep_going, wait_lock, lock_file)
     report.seconds = time.monotonic() - started
     if as_json:
         import json
@@ -103,6 +106,20 @@ def apply_command(
     else:
         click.echo(render_table(report), nl=False)
     click.get_current_context().exit(int(report.exit_code))
+
+
+def _apply_policy(plan: Plan, report: Report) -> Plan:
+    """Report the steps policy-rc.d forbids and return the plan without them."""
+    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
+    from smartrestart.apply.report import Outcome, StepResult
+
+    denied = denied_steps(plan)
+    order = {step: group.order for group in plan.groups for step in group.steps}
+    report.results.extend(
+        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
+        for step in denied
+    )
+    return without(plan, denied)
 
 
 def _act(
