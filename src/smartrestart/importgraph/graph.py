@@ -45,6 +45,7 @@ class RootGraph:
     root: SourceRoot
     entries: dict[str, graph_cache.FileEntry]
     importers: Importers
+    modules: set[str]  # module names this root's own files provide
 
 
 @dataclass(slots=True)
@@ -119,7 +120,7 @@ class ImportGraph:
         for other in self.parts:
             # Another root importing `module` means its own module of that
             # name when it has one; only otherwise is it ours.
-            if other is not part and module in other.importers and _provides(other, module):
+            if other is not part and module in other.importers and module in other.modules:
                 continue
             found.extend(other.importers.get(module, ()))
         if not is_package:
@@ -138,10 +139,6 @@ class ImportGraph:
         if stem == module or os.path.isfile(os.path.join(directory, "__init__.py")):
             return []
         return [i for i in self.importers.get(stem, ()) if os.path.dirname(i) == directory]
-
-
-def _provides(part: RootGraph, module: str) -> bool:
-    return any(entry[4] == module for entry in part.entries.values())
 
 
 def _name_in(root: SourceRoot, path: str) -> tuple[str, bool] | None:
@@ -233,7 +230,8 @@ def _build_root(
         importers = _index(entries, include_type_checking)
     if cache_path is not None:
         _refresh_cache(cache_path, cached, walked.listings, entries, mode, importers, unchanged)
-    return RootGraph(root=root, entries=entries, importers=importers)
+    modules = {entry[4] for entry in entries.values() if entry[4]}
+    return RootGraph(root=root, entries=entries, importers=importers, modules=modules)
 
 
 def _index(entries: dict[str, graph_cache.FileEntry], include_type_checking: bool) -> Importers:
