@@ -433,3 +433,20 @@ def test_from_dpkg_asks_policy_rc_d_like_deb_systemd_invoke(bed: TestBed, unit_n
     assert results == {allowed: "restarted", forbidden: "denied-by-policy"}
     assert invocation(bed, allowed) != before[allowed]
     assert invocation(bed, forbidden) == before[forbidden]
+
+
+def test_timeout_ends_the_wait_with_a_clear_error(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    never_ready = (
+        "[Service]\nType=notify\nTimeoutStartSec=infinity\nExecStart=/bin/sleep infinity\n"
+    )
+    bed.install_unit(unit, never_ready)
+    app = make_app(bed, unit_name, one_unit_rules(unit))
+    started = time.monotonic()
+    code, report = apply_json(bed, app, "--timeout", "1", "x")
+    assert time.monotonic() - started < 10
+    assert code == 1
+    (step,) = report["steps"]
+    assert step["result"] == "timed-out"
+    assert "no result within 1 s" in step["detail"]
+    bed.systemctl("stop", unit)

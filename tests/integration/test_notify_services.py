@@ -87,21 +87,26 @@ def test_listening_socket_survives_restart_in_the_fd_store(bed: TestBed, unit_na
     assert first["StatusText"].endswith(" new")
     inode = first["StatusText"].split()[0]
     client = f"{PROGRAMS}/connect_loop.py"
+    stop = f"/run/{unit_name}.stop"
     loop = subprocess.Popen(
-        ["nsenter", "-t", str(bed.init_pid), "-a", "/usr/bin/python3", client, port, "4"],
+        ["nsenter", "-t", str(bed.init_pid), "-a", "/usr/bin/python3", client, port, stop],
         env=bed.env,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1)
-    bed.systemctl("restart", unit)
-    out, _ = loop.communicate(timeout=30)
+    time.sleep(1)  # connections reach the old process first
+    bed.systemctl("restart", unit)  # returns once the new process sent READY=1
+    time.sleep(1)  # and let the new process answer for a while
+    bed.write(stop, "")
+    out, err = loop.communicate(timeout=60)
+    assert loop.returncode == 0, err
     made, refused, servers = (int(x) for x in out.split())
     second = bed.show(unit, "StatusText", "MainPID")
     assert second["MainPID"] != first["MainPID"]
     assert second["StatusText"] == f"{inode} from the fd store"  # the very same socket
-    assert refused == 0
-    assert made > 50
+    assert refused == 0, out
+    assert made > 50, out
     assert servers == 2  # answered by the old process, then by the new one
     bed.systemctl("stop", unit)
 

@@ -133,3 +133,46 @@ def test_image_systemd_version(tmp_path: Path) -> None:
     lib.mkdir(parents=True)
     (lib / "libsystemd-shared-257.13-1.so").write_text("")
     assert image_systemd_version(tmp_path) == 257
+
+
+def test_generate_into_an_image_needs_no_systemd(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from smartrestart.cli.main import cli
+
+    image = tmp_path / "image"
+    (image / "usr/lib/systemd").mkdir(parents=True)
+    (image / "usr/lib/systemd/libsystemd-shared-252.so").write_text("")
+    rules = write_rules(
+        tmp_path, "budgets:\n  a.service: {restart: transient, backoff: {base: 1s, max: 8s}}\n"
+    )
+    runner = CliRunner()
+    args = [
+        "generate",
+        "-r",
+        str(rules),
+        "--config-root",
+        str(tmp_path / "none"),
+        "--root",
+        str(image),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    written = (image / "etc/systemd/system/a.service.d/50-smartrestart.conf").read_text()
+    assert "RestartSteps" not in written  # generated for the image's systemd 252
+    assert "changed, but systemd was not reloaded" in result.output
+    assert runner.invoke(cli, [*args, "--check"]).exit_code == 0
+
+
+def test_generate_check_exit_1_when_something_would_change(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from smartrestart.cli.main import cli
+
+    rules = write_rules(tmp_path, "budgets:\n  a.service: {restart: transient}\n")
+    args = ["generate", "-r", str(rules), "--config-root", str(tmp_path / "none")]
+    args += ["--unit-dir", str(tmp_path / "units"), "--systemd-version", "257", "--check", "--diff"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "+Restart=on-failure" in result.output
+    assert not (tmp_path / "units").exists()

@@ -1,19 +1,22 @@
-"""Connect to 127.0.0.1:PORT in a loop for SECONDS; print connections made and refused.
+"""Connect to 127.0.0.1:PORT in a loop until STOP_FILE exists; print made, refused, servers.
 
-Standard library only. Each successful connection must also get a reply.
+Standard library only. Each successful connection must also get a reply
+(the serving process's PID), so the count of distinct replies says how many
+server processes answered.
 """
 
 import socket
 import sys
 import time
+from pathlib import Path
 
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
+port, stop_file = int(sys.argv[1]), Path(sys.argv[2])
 made = refused = 0
 pids = set()
-deadline = time.monotonic() + seconds
-while time.monotonic() < deadline:
+deadline = time.monotonic() + 120
+while not stop_file.exists() and time.monotonic() < deadline:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
             made += 1
             pids.add(conn.makefile().readline().strip())
     except ConnectionRefusedError:
