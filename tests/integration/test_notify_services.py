@@ -101,11 +101,12 @@ def test_listening_socket_survives_restart_in_the_fd_store(bed: TestBed, unit_na
     bed.write(stop, "")
     out, err = loop.communicate(timeout=60)
     assert loop.returncode == 0, err
-    made, refused, servers = (int(x) for x in out.split())
+    made, refused, lost, servers = (int(x) for x in out.split())
     second = bed.show(unit, "StatusText", "MainPID")
     assert second["MainPID"] != first["MainPID"]
     assert second["StatusText"] == f"{inode} from the fd store"  # the very same socket
-    assert refused == 0, out
+    assert refused == 0, out  # the socket never closed
+    assert lost == 0, out  # and no accepted connection went unanswered
     assert made > 50, out
     assert servers == 2  # answered by the old process, then by the new one
     bed.systemctl("stop", unit)

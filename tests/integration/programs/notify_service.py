@@ -79,11 +79,20 @@ def fdstore(port: str) -> None:
         notify.fdstore(server.fileno(), "http")
         origin = "new"
     inode = os.fstat(server.fileno()).st_ino
+    # On SIGTERM finish the connection in hand, then stop accepting: whatever
+    # waits in the backlog is served by the next process, from the same socket.
+    shutdown = notify.GracefulShutdown()
+    shutdown.install()
+    server.settimeout(0.05)
     notify.ready(f"inode={inode} {origin}")
-    while True:
-        client, _ = server.accept()
+    while not shutdown.requested.is_set():
+        try:
+            client, _ = server.accept()
+        except TimeoutError:
+            continue
         with client:
             client.sendall(f"{os.getpid()}\n".encode())
+    notify.stopping()
 
 
 def counter() -> None:
