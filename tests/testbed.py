@@ -233,6 +233,8 @@ class TestBed:
                 _wait_exit(self.nspawn_pid, 5.0)
         with contextlib.suppress(FileNotFoundError):
             (STATE_DIR / f"{self.name}.json").unlink()
+        with contextlib.suppress(OSError):  # only when no other bed is registered
+            STATE_DIR.rmdir()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
