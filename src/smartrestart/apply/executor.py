@@ -232,24 +232,21 @@ class Executor:
         if not after.is_active:  # a failure, or a finished oneshot: Result and Type tell which
             after = self.backend.unit_details(step.unit)
         if end is None:
-            return StepResult(
-                step,
-                order,
-                Outcome.TIMED_OUT,
-                f"no result within {self.options.timeout:g} s; the job is still queued in systemd",
-                seconds=self.clock() - started,
-                old_invocation_id=before.invocation_id,
-                new_invocation_id=after.invocation_id,
-                unit_result=after.result,
+            outcome = Outcome.TIMED_OUT
+            detail = (
+                f"no result within {self.options.timeout:g} s; the job is still queued in systemd"
             )
-        outcome, detail = judge(step, before, after, end.result)
+            seconds = self.clock() - started
+        else:
+            outcome, detail = judge(step, before, after, end.result)
+            seconds = end.finished_at - started
         return StepResult(
             step,
             order,
             outcome,
             detail,
-            job_result=end.result,
-            seconds=end.finished_at - started,
+            job_result=end.result if end else None,
+            seconds=seconds,
             old_invocation_id=before.invocation_id,
             new_invocation_id=after.invocation_id,
             unit_result=after.result,
