@@ -50,7 +50,10 @@ def test_man_page_lists_every_message_id() -> None:
 
 def test_man_page_documents_every_option() -> None:
     text = man_text()
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None, name
         for param in command.params:
             if isinstance(param, click.Option):
                 longest = max(param.opts, key=len)
@@ -72,3 +75,11 @@ def test_readme_commands_exist() -> None:
     for target in re.findall(r"^    make (\w+)", readme, re.MULTILINE):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
     assert "make test" in (PROJECT / ".ci/run").read_text()
+
+
+def test_lazy_commands_carry_the_names_they_are_listed_under() -> None:
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+    assert cli.get_command(context, "no-such-command") is None
