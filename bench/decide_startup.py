@@ -41,7 +41,18 @@ def main() -> None:
         commands = {
             "python -c pass": [python, "-c", "pass"],
             'python -c "import click, yaml"': [python, "-c", "import click, yaml"],
-            "smartrestart decide (small rules file)": [
+            # How deploy scripts call it: ./restart-rules.yaml is the default.
+            "smartrestart decide (./restart-rules.yaml)": [
+                *smartrestart,
+                "decide",
+                "--config-root",
+                work,
+                "src/app.py",
+                "README.md",
+            ],
+            # The same file named with -r: click >= 8.2 first tries every
+            # short option as a long one and imports difflib to suggest names.
+            "smartrestart decide -r FILE": [
                 *smartrestart,
                 "decide",
                 "--config-root",
