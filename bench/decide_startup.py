@@ -50,8 +50,9 @@ def main() -> None:
                 "src/app.py",
                 "README.md",
             ],
-            # The same file named with -r: click >= 8.2 first tries every
-            # short option as a long one and imports difflib to suggest names.
+            # The same file named with -r: click (8.1 to 8.5 at least) first
+            # tries a short option as a long one and imports difflib to
+            # suggest close names when that fails.
             "smartrestart decide -r FILE": [
                 *smartrestart,
                 "decide",
