@@ -48,11 +48,15 @@ def test_man_page_lists_every_message_id() -> None:
         assert event.message_id in text
 
 
+def subcommands() -> dict[str, click.Command | None]:
+    """Every subcommand the lazy group lists, loaded by the name it lists."""
+    context = click.Context(cli)
+    return {name: cli.get_command(context, name) for name in cli.list_commands(context)}
+
+
 def test_man_page_documents_every_option() -> None:
     text = man_text()
-    context = click.Context(cli)
-    for name in cli.list_commands(context):
-        command = cli.get_command(context, name)
+    for name, command in subcommands().items():
         assert command is not None, name
         for param in command.params:
             if isinstance(param, click.Option):
@@ -78,8 +82,6 @@ def test_readme_commands_exist() -> None:
 
 
 def test_lazy_commands_carry_the_names_they_are_listed_under() -> None:
-    context = click.Context(cli)
-    for name in cli.list_commands(context):
-        command = cli.get_command(context, name)
+    for name, command in subcommands().items():
         assert command is not None and command.name == name
-    assert cli.get_command(context, "no-such-command") is None
+    assert cli.get_command(click.Context(cli), "no-such-command") is None
