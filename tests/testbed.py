@@ -59,6 +59,13 @@ DEBIAN13_PACKAGES = (
     "python3-sdnotify",
     "procps",
     "iproute2",
+    # Debian's own server units, for tests on units nobody here wrote: an alias
+    # (sshd.service -> ssh.service), a reloadable daemon (nginx), a template
+    # instance under a oneshot umbrella (postgresql@17-main.service), cron.
+    "openssh-server",
+    "nginx",
+    "cron",
+    "postgresql",
 )
 KINDS = ("debian12", "debian13")
 
