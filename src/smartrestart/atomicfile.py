@@ -18,6 +18,11 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
+from smartrestart.regularfile import read_regular
+
+# Files written atomically here are small: drop-ins, state, caches.
+MAX_READ_BYTES = 64 * 1024 * 1024
+
 
 class WriteOutcome(StrEnum):
     WRITTEN = "written"
@@ -42,18 +47,21 @@ def open_directory(directory: Path, *, create: bool = False, mode: int = 0o755) 
         raise
 
 
-def read_in(dir_fd: int, name: str) -> bytes | None:
-    """Content of ``name`` in the directory, None when absent; refuses symlinks."""
+def read_in(dir_fd: int, name: str, limit: int = MAX_READ_BYTES) -> bytes | None:
+    """Content of ``name`` in the directory, None when absent.
+
+    Refuses symlinks (:class:`UnsafePathError`), and anything but a regular
+    file of at most ``limit`` bytes (:class:`~smartrestart.regularfile.NotReadable`):
+    a FIFO in place of a drop-in or a state file must not block the reader.
+    """
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        return read_regular(name, limit, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafePathError(exc.errno, "refusing to follow a symlink", name) from None
         raise
-    with os.fdopen(fd, "rb") as stream:
-        return stream.read()
 
 
 def write_in(

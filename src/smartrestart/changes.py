@@ -1,23 +1,27 @@
 """Where the list of changed files comes from: arguments, stdin, git or dpkg.
 
-Paths come out normalised and relative to the working directory (the
-repository, in a deploy), except paths outside it, which stay absolute; that
-is also the form ``dpkg -L`` gives, so rules fragments shipped by Debian
-packages match absolute patterns such as ``/usr/lib/python3/dist-packages/app/**``.
+Every path comes out in the canonical form of :mod:`smartrestart.paths`:
+relative to the working directory (the repository, in a deploy) when inside
+it, absolute otherwise. Absolute is also the form ``dpkg -L`` gives, so rules
+fragments shipped by Debian packages match absolute patterns such as
+``/usr/lib/python3/dist-packages/app/**``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import BinaryIO, NamedTuple
 
 from smartrestart.errors import UsageError
-from smartrestart.globmatch import normalize_path
+from smartrestart.paths import WorkingDirectory
 
 
 class ChangeSources(NamedTuple):
-    """The inputs a user gave; any combination, stdin only when nothing else is."""
+    """The inputs a user gave; any combination, stdin only when nothing else is.
+
+    ``git_range`` and ``dpkg_package`` are None when not given; an empty string
+    (an unset variable in a script) is a mistake, never "read stdin instead".
+    """
 
     paths: Sequence[str] = ()
     null_separated: bool = False
@@ -25,24 +29,24 @@ class ChangeSources(NamedTuple):
     dpkg_package: str | None = None
 
 
-def gather_changes(sources: ChangeSources, stdin: BinaryIO, cwd: str) -> list[str]:
-    """Changed paths in first-seen order, duplicates removed."""
+def gather_changes(sources: ChangeSources, stdin: BinaryIO, cwd: WorkingDirectory) -> list[str]:
+    """Changed paths, canonical, in first-seen order, duplicates removed."""
     found: list[str] = []
     explicit = [p for p in sources.paths if p != "-"]
     found.extend(explicit)
-    if sources.git_range:
+    if sources.git_range is not None:
         found.extend(git_changes(sources.git_range, cwd))
-    if sources.dpkg_package:
+    if sources.dpkg_package is not None:
         found.extend(dpkg_files(sources.dpkg_package))
-    read_stdin = "-" in sources.paths or not (explicit or sources.git_range or sources.dpkg_package)
-    if read_stdin:
+    given = explicit or sources.git_range is not None or sources.dpkg_package is not None
+    if "-" in sources.paths or not given:
         if stdin.isatty():
             raise UsageError(
                 "no changed paths: give PATH arguments, --git A..B, --from-dpkg PKG, "
                 "or pipe paths on stdin"
             )
         found.extend(split_stdin(stdin.read(), null_separated=sources.null_separated))
-    return list(dict.fromkeys(relative_to(cwd, p) for p in found if p.strip()))
+    return list(dict.fromkeys(cwd.canonical(p) for p in found if p.strip()))
 
 
 def split_stdin(data: bytes, *, null_separated: bool) -> list[str]:
@@ -53,47 +57,62 @@ def split_stdin(data: bytes, *, null_separated: bool) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def relative_to(cwd: str, path: str) -> str:
-    """``path`` relative to ``cwd`` when inside it, else absolute; always normalised."""
-    if os.path.isabs(path):
-        normalized = os.path.normpath(path)
-        if normalized == cwd or normalized.startswith(cwd.rstrip("/") + "/"):
-            return normalize_path(os.path.relpath(normalized, cwd))
-        return normalize_path(normalized)
-    return normalize_path(path)
-
-
 def _run(argv: list[str], cwd: str, what: str) -> str:
     import subprocess  # only --git and --from-dpkg need it; decide starts faster without
 
     try:
-        completed = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+        completed = subprocess.run(
+            argv, cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL, check=False
+        )
     except FileNotFoundError:
         raise UsageError(f"{what}: {argv[0]} is not installed") from None
     if completed.returncode != 0:
         detail = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(f"{what}: {detail[-1] if detail else f'{argv[0]} failed'}")
+        # The first line is the tool's diagnosis; later ones are generic hints
+        # (dpkg-query adds "Use dpkg --contents ..." for a package not installed).
+        raise UsageError(f"{what}: {detail[0] if detail else f'{argv[0]} failed'}")
     return completed.stdout.decode("utf-8", "surrogateescape")
 
 
-def git_changes(revision_range: str, cwd: str) -> list[str]:
-    """Files changed in ``A..B``, old and new names of renames both included.
+def git_changes(revision_range: str, cwd: WorkingDirectory) -> list[str]:
+    """Files changed in ``A..B`` (absolute), old and new names of renames both included.
 
     ``--no-renames`` lists a rename as a deletion plus an addition, so the old
-    module name still expands through its importers.
+    module name still expands through its importers. git names files from the
+    repository's top; run from a subdirectory, a file outside the working
+    directory cannot be matched by the rules' relative patterns, which would
+    silently hand it to the fallback: that is refused with the way out.
     """
+    if not revision_range.strip():
+        raise UsageError("--git: the revision range is empty (an unset variable?)")
     if revision_range.startswith("-"):
         raise UsageError(f"--git: {revision_range!r} is not a revision range")
-    top = _run(["git", "rev-parse", "--show-toplevel"], cwd, "--git").strip()
+    top = _run(["git", "rev-parse", "--show-toplevel"], cwd.physical, "--git").strip()
     listing = _run(
-        ["git", "diff", "--name-only", "--no-renames", "-z", revision_range, "--"], cwd, "--git"
+        ["git", "diff", "--name-only", "--no-renames", "-z", revision_range, "--"],
+        cwd.physical,
+        "--git",
     )
-    return [os.path.join(top, p) for p in listing.split("\0") if p]
+    paths = [cwd.absolute(f"{top}/{p}") for p in listing.split("\0") if p]
+    outside = [p for p in paths if not cwd.is_inside(p)]
+    if outside:
+        raise UsageError(
+            f"--git: {len(outside)} changed file(s) lie outside the working directory "
+            f"{cwd.logical} (git names them from the repository top {top}), "
+            f"e.g. {outside[0]}; the rules' relative patterns cannot match them",
+            hint=f"run from {top}, or choose the files yourself: "
+            f"git diff --name-only --relative {revision_range} | smartrestart ...",
+        )
+    return paths
 
 
 def dpkg_files(package: str) -> list[str]:
     """Regular files of an installed Debian package (``dpkg-query -L``), absolute."""
-    if not package or package.startswith("-"):
+    import os
+
+    if not package.strip():
+        raise UsageError("--from-dpkg: the package name is empty (an unset variable?)")
+    if package.startswith("-"):
         raise UsageError(f"--from-dpkg: {package!r} is not a package name")
     listing = _run(["dpkg-query", "-L", package], "/", f"--from-dpkg {package}")
     return [

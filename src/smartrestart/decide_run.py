@@ -7,14 +7,15 @@ Heavy parts are imported only when used: the import graph only with
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from smartrestart.changes import ChangeSources, gather_changes, relative_to
+from smartrestart.changes import ChangeSources, gather_changes
 from smartrestart.decider import Decision, decide
+from smartrestart.paths import WorkingDirectory, canonical_pattern
+from smartrestart.regularfile import read_regular
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.rules.sources import rules_sources
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from smartrestart.importgraph.graph import BuildStats
 
 MAX_PROBLEMS_SHOWN = 10
+# Changed sources larger than this are not compiled for the syntax warning.
+MAX_CHECKED_SOURCE_BYTES = 16 * 1024 * 1024
 
 
 class DecideRequest(NamedTuple):
@@ -44,12 +47,22 @@ class DecideOutcome(NamedTuple):
     graph_stats: BuildStats | None = None
 
 
-def load_rules(request: DecideRequest, cwd: str) -> RuleSet:
-    """The merged rule set named by the request (``--rules`` plus fragments)."""
-    return load_rule_set(rules_sources(request.rules_files, request.config_root, Path(cwd)))
+def load_rules(request: DecideRequest, cwd: WorkingDirectory) -> RuleSet:
+    """The merged rule set named by the request (``--rules`` plus fragments).
+
+    Absolute patterns are matched in the canonical form changed paths take.
+    """
+    sources = rules_sources(request.rules_files, request.config_root, Path(cwd.logical))
+    rule_set = load_rule_set(sources)
+    rules = tuple(
+        rule._replace(canonical=canonical) if canonical != rule.pattern else rule
+        for rule in rule_set.rules
+        for canonical in (canonical_pattern(rule.pattern),)
+    )
+    return rule_set._replace(rules=rules)
 
 
-def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: str) -> DecideOutcome:
+def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -> DecideOutcome:
     """Load rules, gather changes, expand through imports, decide."""
     rule_set = load_rules(request, cwd)
     changed = gather_changes(request.sources, stdin, cwd)
@@ -59,48 +72,72 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: str) -> DecideOutco
     from smartrestart.importgraph.graph import build_graph
 
     graph = build_graph(
-        request.roots,
+        [cwd.absolute(str(root)) for root in request.roots],
         cache_dir=request.cache_dir,
         include_type_checking=request.include_type_checking,
     )
-    absolute = [os.path.normpath(Path(cwd, path)) for path in changed]
+    absolute = [cwd.absolute(path) for path in changed]
     chains = {
-        relative_to(cwd, added): tuple(relative_to(cwd, step) for step in chain)
+        cwd.relative(added): tuple(cwd.relative(step) for step in chain)
         for added, chain in graph.expand(absolute).items()
     }
     chains = {added: chain for added, chain in sorted(chains.items()) if added not in changed}
-    warnings = _graph_warnings(graph.problems, cwd) + _syntax_warnings(absolute, cwd)
+    warnings = (
+        _graph_warnings(graph.problems, cwd)
+        + _walk_warnings(graph.unreadable, cwd)
+        + _syntax_warnings(absolute, cwd)
+    )
     decision = decide([*changed, *chains], rule_set, chains)
     return DecideOutcome(rule_set, tuple(changed), decision, chains, tuple(warnings), graph.stats)
 
 
-def _graph_warnings(problems: dict[str, str], cwd: str) -> list[str]:
+def _limited(lines: list[str], what: str) -> list[str]:
+    if len(lines) <= MAX_PROBLEMS_SHOWN:
+        return lines
+    hidden = len(lines) - MAX_PROBLEMS_SHOWN
+    return [*lines[:MAX_PROBLEMS_SHOWN], f"... and {hidden} more such {what}"]
+
+
+def _graph_warnings(problems: dict[str, str], cwd: WorkingDirectory) -> list[str]:
     from smartrestart.importgraph.graph import CONSERVATIVE_NOTE
 
     lines = [
-        f"{relative_to(cwd, path)}: {problem}; {CONSERVATIVE_NOTE}"
-        for path, problem in sorted(problems.items())[:MAX_PROBLEMS_SHOWN]
+        f"{cwd.relative(path)}: {problem}; {CONSERVATIVE_NOTE}"
+        for path, problem in sorted(problems.items())
     ]
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more such files")
-    return lines
+    return _limited(lines, "files")
 
 
-def _syntax_warnings(paths: Sequence[str], cwd: str) -> list[str]:
+def _walk_warnings(unreadable: dict[str, str], cwd: WorkingDirectory) -> list[str]:
+    """Entries under a root the walk could not read: said, never silently left out."""
+    lines = [
+        f"{cwd.relative(path)}: {problem}; not in the import graph"
+        for path, problem in sorted(unreadable.items())
+    ]
+    return _limited(lines, "entries")
+
+
+def _syntax_warnings(paths: Sequence[str], cwd: WorkingDirectory) -> list[str]:
     """Changed Python files that will not even compile: worth knowing before a restart."""
     warnings: list[str] = []
     for path in paths:
         if not path.endswith(".py"):
             continue
+        shown = cwd.relative(path)
         try:
-            source = Path(path).read_bytes()
-        except OSError:
+            source = read_regular(path, MAX_CHECKED_SOURCE_BYTES)
+        except FileNotFoundError:
             continue  # deleted in the diff
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+            warnings.append(f"{shown}: {reason}; syntax not checked")
+            continue
         try:
             compile(source, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            where = f"{relative_to(cwd, path)}:{exc.lineno or 0}"
+            where = f"{shown}:{exc.lineno or 0}"
             warnings.append(f"{where}: syntax error: {exc.msg} (the changed file will not import)")
-        except ValueError as exc:
-            warnings.append(f"{relative_to(cwd, path)}: cannot compile: {exc}")
+        except (ValueError, RecursionError, MemoryError) as exc:
+            # An embedded NUL, or an expression nested deeper than the compiler goes.
+            warnings.append(f"{shown}: syntax not checked: {type(exc).__name__}: {exc}")
     return warnings

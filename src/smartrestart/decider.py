@@ -48,7 +48,7 @@ class Decision(NamedTuple):
 def first_matching_rule(path: str, rules: Sequence[Rule]) -> Rule | None:
     """The first rule whose pattern matches ``path``, or None."""
     for rule in rules:
-        if compile_glob(rule.pattern).match(path):
+        if compile_glob(rule.glob).match(path):
             return rule
     return None
 
@@ -69,7 +69,7 @@ def decide(
     files: list[str] = []
     seen: set[str] = set()
     for raw in changed:
-        path = normalize_path(raw.strip())
+        path = normalize_path(raw)
         if not path or path in seen:
             continue
         seen.add(path)

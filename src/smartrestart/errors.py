@@ -21,16 +21,22 @@ class ExitCode(IntEnum):
     USAGE = 2
     SYSTEMD = 3
     LOCK_BUSY = 4
+    INTERNAL = 70  # EX_SOFTWARE
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "success, also when there was nothing to do",
     ExitCode.FAILED: (
-        "a unit or command failed (apply), or something would change (generate --check)"
+        "a unit or command failed, or an error came after something had already acted "
+        "(apply); something would change (generate --check)"
     ),
-    ExitCode.USAGE: "usage or configuration error; nothing was changed",
-    ExitCode.SYSTEMD: "cannot reach systemd or not allowed by it (no bus, access denied)",
-    ExitCode.LOCK_BUSY: "another smartrestart apply holds the lock",
+    ExitCode.USAGE: "usage or configuration error; nothing acted",
+    ExitCode.SYSTEMD: "cannot reach systemd or not allowed by it (no bus, access denied); "
+    "nothing acted",
+    ExitCode.LOCK_BUSY: "another smartrestart apply holds the lock; nothing acted",
+    ExitCode.INTERNAL: "internal error (a bug in smartrestart); nothing acted",
+    ExitCode.INTERRUPTED: "interrupted (SIGINT) before anything acted",
 }
 
 
@@ -108,3 +114,23 @@ class LockBusy(SmartRestartError):
     """Another apply holds the host-wide lock."""
 
     exit_code = ExitCode.LOCK_BUSY
+
+
+class ActionLedger:
+    """Whether this process has changed anything yet (a job, a reload, a written file).
+
+    Exit code 2 promises "nothing acted"; once anything has, an error must not
+    claim that. The few places that change the system record it here, and the
+    CLI's error handler reads it, whatever the error.
+    """
+
+    acted: str = ""  # what acted first, for the message; empty: nothing yet
+
+    @classmethod
+    def record(cls, what: str) -> None:
+        if not cls.acted:
+            cls.acted = what
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.acted = ""

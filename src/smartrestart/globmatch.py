@@ -24,10 +24,27 @@ def normalize_path(path: str) -> str:
     return "/" + joined if absolute else joined
 
 
+_REDUNDANT_WILDCARDS = re.compile(r"\*{3,}|(?:\*\*/)+\*\*(?![^/])|(?:\*\*/){2,}")
+
+
+def _collapse(match: re.Match[str]) -> str:
+    text = match.group()
+    return "**/" if text.endswith("/") else "**"
+
+
 @lru_cache(maxsize=1024)
 def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Translate ``pattern`` into an anchored regular expression."""
+    """Translate ``pattern`` into an anchored regular expression.
+
+    Runs of wildcards that match the same strings (``**/**/``, ``***``) are
+    collapsed first: each copy would be one more nested quantifier for the
+    regular expression engine to backtrack through, exponentially in the
+    number of copies on a path that does not match.
+    """
     pattern = normalize_path(pattern) if pattern not in ("", "/") else pattern
+    previous = None
+    while previous != pattern:
+        previous, pattern = pattern, _REDUNDANT_WILDCARDS.sub(_collapse, pattern)
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:

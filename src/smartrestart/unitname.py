@@ -79,3 +79,40 @@ def template_of(name: str) -> str | None:
         return None
     stem, _, suffix = name.rpartition(".")
     return f"{stem.partition('@')[0]}@.{suffix}"
+
+
+_ESCAPE_KEEP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.")
+
+
+def unit_name_escape(text: str) -> str:
+    """``text`` escaped for use in a unit name, as ``systemd-escape`` does (``unit_name_escape()``).
+
+    ``/`` becomes ``-``; a leading ``.`` and every byte that is not a letter,
+    digit, ``:``, ``_`` or ``.`` (``-`` and ``\\`` included) becomes ``\\xNN``.
+    """
+    out: list[str] = []
+    for index, byte in enumerate(text.encode("utf-8", "surrogateescape")):
+        char = chr(byte)
+        if char == "/":
+            out.append("-")
+        elif char in _ESCAPE_KEEP and not (index == 0 and char == "."):
+            out.append(char)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def escaped_unit_name(prefix: str, text: str, suffix: str) -> str:
+    """``prefix + unit_name_escape(text) + suffix``, the escaped part cut to fit UNIT_NAME_MAX.
+
+    A cut never splits an ``\\xNN`` sequence.
+    """
+    escaped = unit_name_escape(text)
+    room = UNIT_NAME_MAX - len(prefix) - len(suffix)
+    if len(escaped) > room:
+        cut = room
+        backslash = escaped.rfind("\\", max(0, cut - 3), cut)
+        if backslash >= 0:
+            cut = backslash
+        escaped = escaped[:cut]
+    return prefix + escaped + suffix

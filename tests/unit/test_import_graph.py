@@ -365,3 +365,70 @@ def test_expansion_is_a_superset_closed_under_importers(
                 reachable.add(i)
                 grew = True
     assert expanded == {f"m{i}.py" for i in reachable}
+
+
+def test_an_unreadable_directory_is_reported_and_the_rest_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "X = 1\n",
+            "pkg/b.py": "from pkg import a\n",
+            "pkg/locked/__init__.py": "from pkg import a\n",
+        },
+    )
+    locked = str(tmp_path / "pkg/locked")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:  # root may read any directory: refuse this one here
+        if path == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    graph = graph_of(tmp_path)
+    assert added(graph, tmp_path, "pkg/a.py") == {"pkg/b.py"}
+    assert graph.unreadable == {locked: "cannot list: Permission denied"}
+
+
+def test_a_symlink_loop_is_reported_without_hiding_its_directory(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"}
+    )
+    (tmp_path / "pkg/loop.py").symlink_to("loop.py")
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the warm run must report it again, not reuse a listing without it
+        graph = graph_of(tmp_path, cache=cache)
+        assert added(graph, tmp_path, "pkg/a.py") == {"pkg/b.py"}
+        assert list(graph.unreadable) == [str(tmp_path / "pkg/loop.py")]
+        assert "symbolic links" in graph.unreadable[str(tmp_path / "pkg/loop.py")]
+
+
+def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) -> None:
+    import marshal
+
+    from smartrestart.importgraph import cache as graph_cache
+
+    write_tree(
+        tmp_path / "src",
+        {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"},
+    )
+    old = time.time() - 60  # older than the racy window: the importer index is cached too
+    for path in (tmp_path / "src").rglob("*"):
+        os.utime(path, (old, old))
+    cache = tmp_path / "cache"
+    graph_of(tmp_path / "src", cache=cache)
+    (path,) = cache.iterdir()
+    data = marshal.loads(path.read_bytes())
+    assert data["importers"]["runtime"]["pkg.a"] == [str(tmp_path / "src/pkg/b.py")]
+    for variant in (
+        {**data, "files": dict.fromkeys(data["files"], (1, 2))},  # entries cut short
+        {**data, "files": []},  # a list where a mapping belongs
+        {**data, "importers": {"runtime": {"pkg.a": 7}}},  # importers that are no list
+    ):
+        path.write_bytes(marshal.dumps(variant))
+        graph = graph_of(tmp_path / "src", cache=cache)
+        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
+    assert data["format"] == graph_cache.CACHE_FORMAT

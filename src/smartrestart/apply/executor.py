@@ -6,6 +6,10 @@ nothing half-done. Act: per order group, every job is submitted at once and
 then awaited (``JobRemoved``), which also awaits ``READY=1`` of
 ``Type=notify`` units. Verify: a restart must leave a new ``InvocationID``;
 a job that reports ``done`` but restarted nothing is a failure.
+
+Once anything has acted, nothing escapes as an exception: an error (the bus
+gone, access denied mid-way, an interrupt, a bug) ends the apply with every
+step accounted for in the report and the journal, and exit status 1.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from smartrestart.apply.plan import Plan, Step, StepKind
+from smartrestart.apply.plan import Group, Plan, Step, StepKind, merge_same_units
 from smartrestart.apply.report import Outcome, Report, StepResult
-from smartrestart.errors import JobFailed, UnitNotUsable, UsageError
+from smartrestart.errors import (
+    ActionLedger,
+    SmartRestartError,
+    SystemdUnavailable,
+    UnitNotUsable,
+    UsageError,
+)
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
-from smartrestart.unitname import unit_name_problem
+from smartrestart.unitname import escaped_unit_name, unit_name_problem
 
 METHOD_OF_MODE: dict[Mode, JobMethod] = {
     Mode.RESTART: JobMethod.RESTART,
@@ -102,6 +112,42 @@ def judge(step: Step, before: UnitState, after: UnitState, job: str) -> tuple[Ou
     return (Outcome.STARTED if not before.is_active else Outcome.RESTARTED), ""
 
 
+STOPPED_STATES = frozenset({"inactive", "failed", "deactivating"})
+RUN_UNIT_PREFIX = "smartrestart-run-"
+
+
+def will_start(mode: Mode, state: UnitState) -> bool:
+    """Whether a job of ``mode`` starts the unit (and so counts against its start limit).
+
+    Only then is the unit's start counter cleared first: a try-restart of a
+    failed unit does nothing, and clearing would hide the failure
+    (``systemctl --failed`` would no longer list it).
+    """
+    stopped = state.active_state in STOPPED_STATES
+    if mode is Mode.RESTART:
+        return True
+    if mode is Mode.START:
+        return stopped
+    if mode is Mode.TRY_RESTART:
+        return not stopped
+    if mode is Mode.RELOAD_OR_RESTART:
+        return stopped or not state.can_reload
+    return False  # reload
+
+
+def run_unit_name(action: str, token: str) -> str:
+    """The transient unit of a ``run:`` action: the action name escaped as systemd-escape does."""
+    return escaped_unit_name(RUN_UNIT_PREFIX, action, f"-{token}.service")
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, SmartRestartError):
+        return error.message
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return f"internal error: {type(error).__name__}: {error}"
+
+
 class Executor:
     """Runs one plan; one instance per apply."""
 
@@ -121,9 +167,12 @@ class Executor:
         started = self.clock()
         cpu_started = time.process_time()
         states = check_units(plan, self.backend)
+        plan = merge_same_units(plan, {name: state.id for name, state in states.items()})
+        report.plan = plan
         stale = self.backend.need_daemon_reload(list(states))
         if stale:
             self.backend.reload_manager()
+            ActionLedger.record("a daemon-reload")
             report.daemon_reloaded = True
             self.log(
                 "daemon-reloaded",
@@ -132,25 +181,59 @@ class Executor:
             )
         report.add_time("check", self.clock() - started)
         failed = False
-        for group in plan.groups:
+        for index, group in enumerate(plan.groups):
             if failed and not self.options.keep_going:
                 report.results.extend(
                     StepResult(step, group.order, Outcome.NOT_RUN, "an earlier group failed")
                     for step in group.steps
                 )
                 continue
-            results = self._run_group(group.order, group.steps, report)
-            report.results.extend(results)
-            failed = failed or any(not r.ok for r in results)
+            results: dict[int, StepResult] = {}
+            try:
+                self._run_group(group.order, group.steps, report, results)
+            except BaseException as error:
+                if isinstance(error, SystemExit | GeneratorExit) or not ActionLedger.acted:
+                    raise  # nothing acted yet: the ordinary error path tells the truth
+                self._abort(plan.groups[index:], results, error, report)
+                break
+            report.results.extend(results[i] for i in range(len(group.steps)))
+            failed = failed or any(not r.ok for r in results.values())
         # CPU time of this process: smartrestart's own work, whatever systemd was doing.
         report.add_time("cpu", time.process_time() - cpu_started)
         return report
 
-    def _run_group(self, order: int, steps: tuple[Step, ...], report: Report) -> list[StepResult]:
+    def _abort(
+        self,
+        groups: tuple[Group, ...],
+        done: dict[int, StepResult],
+        error: BaseException,
+        report: Report,
+    ) -> None:
+        """Account for every step after an error mid-apply: report, journal, no exception."""
+        reason = describe_error(error)
+        report.error = reason
+        first, *later = groups
+        for index, step in enumerate(first.steps):
+            result = done.get(index)
+            if result is None:
+                result = StepResult(step, first.order, Outcome.FAILED, f"apply stopped: {reason}")
+                self._log_result(result)
+            report.results.append(result)
+        for group in later:
+            report.results.extend(
+                StepResult(step, group.order, Outcome.NOT_RUN, f"apply stopped: {reason}")
+                for step in group.steps
+            )
+
+    def _run_group(
+        self, order: int, steps: tuple[Step, ...], report: Report, results: dict[int, StepResult]
+    ) -> None:
         """Submit every job of the group, then wait for all, then verify each.
 
-        The time spent in each phase goes to ``report.timing``: ``wait`` is
-        systemd working, everything else is smartrestart's own overhead.
+        Finished steps land in ``results`` (by index) as they are known, so an
+        error part-way keeps them. The time spent in each phase goes to
+        ``report.timing``: ``wait`` is systemd working, everything else is
+        smartrestart's own overhead.
         """
         phase_start = self.clock()
         units = [s.unit for s in steps if s.unit]
@@ -160,22 +243,26 @@ class Executor:
                 can = self.backend.can_reload(step.unit)
                 before[step.unit] = before[step.unit]._replace(can_reload=can)
         submitted: dict[int, tuple[str, float, str | None]] = {}  # index -> (job, start, run unit)
-        results: dict[int, StepResult] = {}
         for step in steps:
-            if step.unit and step.mode is not Mode.RELOAD:
+            if step.unit and step.mode and will_start(step.mode, before[step.unit]):
                 # StartLimitBurst counts every start, manual ones too, so a
                 # burst of deploys could exhaust a unit's crash budget and end
                 # in start-limit-hit. A deploy is a deliberate fresh start:
                 # clear the counter (and a failed state) first. All resets go
                 # before the first job, while the manager is still idle.
                 self.backend.reset_failed(step.unit)
+                ActionLedger.record(f"resetting {step.unit}")
         for index, step in enumerate(steps):
             started = self.clock()
             try:
-                job, run_unit = self._submit(step, before)
-            except JobFailed as exc:  # access denied (SystemdUnavailable) ends the apply
+                job, run_unit = self._submit(step)
+            except SystemdUnavailable:
+                raise  # no bus, or access denied: not this step's problem alone
+            except SmartRestartError as exc:  # systemd refused this job: the others go on
                 results[index] = StepResult(step, order, Outcome.FAILED, exc.message)
+                self._log_result(results[index])
                 continue
+            ActionLedger.record(f"the job for {step.label}")
             submitted[index] = (job, started, run_unit)
         waiting = self.clock()
         report.add_time("submit", waiting - phase_start)
@@ -189,22 +276,20 @@ class Executor:
             step = steps[index]
             end = ends.get(job)
             if step.kind is StepKind.RUN:
-                results[index] = self._finish_run(step, order, run_unit or "", end, started)
+                result = self._finish_run(step, order, run_unit or "", end, started)
             else:
                 assert step.unit is not None
-                results[index] = self._finish_unit(
+                result = self._finish_unit(
                     step, order, before[step.unit], after[step.unit], end, started
                 )
-        ordered = [results[i] for i in range(len(steps))]
-        for result in ordered:
+            results[index] = result
             self._log_result(result)
         report.add_time("verify", self.clock() - verifying)
-        return ordered
 
-    def _submit(self, step: Step, before: Mapping[str, UnitState]) -> tuple[str, str | None]:
+    def _submit(self, step: Step) -> tuple[str, str | None]:
         if step.kind is StepKind.RUN:
             assert step.command is not None
-            name = f"smartrestart-run-{step.actions[0]}-{secrets.token_hex(4)}.service"
+            name = run_unit_name(step.actions[0], secrets.token_hex(4))
             job = self.backend.start_transient(
                 name,
                 step.command,
@@ -250,6 +335,7 @@ class Executor:
             old_invocation_id=before.invocation_id,
             new_invocation_id=after.invocation_id,
             unit_result=after.result,
+            unit_id=after.id or before.id,
         )
 
     def _finish_run(

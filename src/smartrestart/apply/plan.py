@@ -8,7 +8,8 @@ queue conflicting jobs that would replace each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import groupby
 
@@ -98,9 +99,44 @@ def _group_steps(
         else:
             external.append(action.name)
     for unit, named_by in units.items():
-        mode = next(m for m in MODE_STRENGTH if any(a.mode is m for a in named_by))
+        mode = strongest(a.mode for a in named_by)
         files = tuple(dict.fromkeys(f for a in named_by for f in triggers[a.name]))
         steps.append(
             Step(StepKind.UNIT, tuple(a.name for a in named_by), files, unit=unit, mode=mode)
         )
     return steps
+
+
+def strongest(modes: Iterable[Mode | None]) -> Mode:
+    """The mode that does what all of ``modes`` would: a restart covers a reload..."""
+    given = set(modes)
+    return next(m for m in MODE_STRENGTH if m in given)
+
+
+def merge_same_units(plan: Plan, unit_ids: Mapping[str, str]) -> Plan:
+    """One step per unit and group when two names denote one unit.
+
+    ``unit_ids`` maps each name the rules use to the unit's id as systemd
+    reports it: ``sshd.service`` and ``ssh.service`` are one unit on Debian,
+    and two jobs for it in one group would replace each other.
+    """
+    groups: list[Group] = []
+    for group in plan.groups:
+        steps: list[Step] = []
+        position: dict[str, int] = {}
+        for step in group.steps:
+            key = unit_ids.get(step.unit, step.unit) if step.unit else None
+            if key is None or key not in position:
+                if key is not None:
+                    position[key] = len(steps)
+                steps.append(step)
+                continue
+            first = steps[position[key]]
+            steps[position[key]] = replace(
+                first,
+                actions=tuple(dict.fromkeys(first.actions + step.actions)),
+                trigger=tuple(dict.fromkeys(first.trigger + step.trigger)),
+                mode=strongest((first.mode, step.mode)),
+            )
+        groups.append(Group(group.order, tuple(steps)))
+    return replace(plan, groups=tuple(groups))

@@ -57,6 +57,7 @@ class StepResult:
     new_invocation_id: str = ""
     unit_result: str = ""
     run_unit: str = ""
+    unit_id: str = ""  # the unit systemd acted on: the id behind an alias
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,7 @@ class StepResult:
             "actions": list(step.actions),
             "kind": step.kind.value,
             "unit": step.unit if step.kind is StepKind.UNIT else self.run_unit or None,
+            "unit_id": self.unit_id or None,
             "mode": step.mode.value if step.mode else None,
             "command": list(step.command) if step.command else None,
             "trigger": list(step.trigger),
@@ -92,6 +94,8 @@ class Report:
     seconds: float = 0.0
     # Seconds per phase: check, submit, wait (systemd's work), verify.
     timing: dict[str, float] = field(default_factory=dict)
+    # Why the apply stopped part-way after something had acted, if it did.
+    error: str | None = None
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timing[phase] = self.timing.get(phase, 0.0) + seconds
@@ -107,13 +111,14 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FAILED if self.failed else ExitCode.OK
+        return ExitCode.FAILED if self.failed or self.error else ExitCode.OK
 
     def to_json(self, decision: dict[str, Any]) -> dict[str, Any]:
         return {
             "changed": self.changed,
             "dry_run": self.dry_run,
             "exit_code": int(self.exit_code),
+            "error": self.error,
             "daemon_reloaded": self.daemon_reloaded,
             "seconds": round(self.seconds, 4),
             "timing": {phase: round(value, 6) for phase, value in self.timing.items()},
@@ -158,4 +163,6 @@ def render_table(report: Report) -> str:
         lines.insert(0, "reloaded the systemd manager first (a unit file changed on disk)")
     if not report.results:
         lines = ["nothing to do", *lines[len(rows) :]]
+    if report.error:
+        lines.append(f"apply stopped part-way: {report.error}")
     return "\n".join(lines) + "\n"

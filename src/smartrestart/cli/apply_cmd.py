@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import current_directory, decide_inputs
+from smartrestart.cli.options import Seconds, decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
     from smartrestart.apply.plan import Plan
     from smartrestart.apply.report import Report
     from smartrestart.decide_run import DecideOutcome, DecideRequest
+    from smartrestart.paths import WorkingDirectory
 
 EPILOG = """Examples:
 
@@ -41,7 +42,7 @@ Exit codes:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1),
     default=600.0,
     show_default=True,
     help="Seconds to wait for each job (and each group's jobs, which run at once).",
@@ -49,7 +50,7 @@ Exit codes:
 @click.option("--keep-going", is_flag=True, help="Run later order groups even after a failure.")
 @click.option(
     "--wait-lock",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=0.0,
     show_default=True,
     metavar="SECONDS",
@@ -82,10 +83,11 @@ def apply_command(
     from smartrestart.apply.plan import build_plan
     from smartrestart.apply.report import Report, planned, render_table
     from smartrestart.decide_run import run_decide
+    from smartrestart.paths import WorkingDirectory
     from smartrestart.render.decision import decision_json
 
     started = time.monotonic()
-    cwd = current_directory()
+    cwd = WorkingDirectory.current()
     outcome = run_decide(request, sys.stdin.buffer, cwd)
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)
@@ -126,7 +128,7 @@ def _act(
     plan: Plan,
     report: Report,
     outcome: DecideOutcome,
-    cwd: str,
+    cwd: WorkingDirectory,
     timeout: float,
     keep_going: bool,
     wait_lock: float,
@@ -138,7 +140,7 @@ def _act(
     from smartrestart.journal import log_event
     from smartrestart.systemd.dbus import PystemdBackend  # pystemd costs ~50 ms: apply only
 
-    options = ApplyOptions(timeout=timeout, keep_going=keep_going, working_directory=cwd)
+    options = ApplyOptions(timeout=timeout, keep_going=keep_going, working_directory=cwd.physical)
     with HostLock(lock_file, wait_lock):
         backend = PystemdBackend()
         try:
@@ -154,17 +156,22 @@ def _act(
                 },
             )
             started = time.monotonic()
-            Executor(backend, options, log_event).run(plan, report)
-            result = "failed" if report.failed else "success"
-            log_event(
-                "apply-finished",
-                f"apply finished: {result}",
-                {
-                    "SMARTRESTART_RESULT": result,
-                    "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_RUN_ID": options.run_id,
-                    "SMARTRESTART_UNITS": " ".join(plan.units),
-                },
-            )
+            result = "refused"  # the executor raised: nothing acted (see its docstring)
+            try:
+                Executor(backend, options, log_event).run(plan, report)
+                result = "failed" if report.exit_code else "success"
+            finally:
+                detail = f": {report.error}" if report.error else ""
+                log_event(
+                    "apply-finished",
+                    f"apply finished: {result}{detail}",
+                    {
+                        "SMARTRESTART_RESULT": result,
+                        "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
+                        "SMARTRESTART_RUN_ID": options.run_id,
+                        "SMARTRESTART_UNITS": " ".join(plan.units),
+                        "SMARTRESTART_ERROR": report.error,
+                    },
+                )
         finally:
             backend.close()

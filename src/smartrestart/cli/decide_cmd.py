@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import current_directory, decide_inputs
+from smartrestart.cli.options import decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
@@ -49,11 +49,12 @@ def decide_command(
     smart-restart printed them. Never talks to systemd.
     """
     from smartrestart.decide_run import run_decide
+    from smartrestart.paths import WorkingDirectory
     from smartrestart.render import decision as render
 
     if as_json and explain:
         raise click.UsageError("--json and --explain are exclusive")
-    outcome = run_decide(request, sys.stdin.buffer, current_directory())
+    outcome = run_decide(request, sys.stdin.buffer, WorkingDirectory.current())
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)
     if show_expanded:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import importlib
+import io
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from smartrestart import __version__
-from smartrestart.errors import ExitCode, SmartRestartError, exit_codes_help
+from smartrestart.errors import ActionLedger, ExitCode, SmartRestartError, exit_codes_help
+
+DEBUG_VARIABLE = "SMARTRESTART_DEBUG"
+REPORT_HINT = (
+    f"this is a bug in smartrestart: please report it with the output of "
+    f"{DEBUG_VARIABLE}=1 and the command line"
+)
 
 # Subcommand name -> "module:attribute". Each command's module is imported only
 # when that command runs (or help lists it): building every command's click
@@ -46,15 +54,52 @@ class SmartRestartGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except SmartRestartError as exc:
-            click.echo(f"smartrestart: error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"smartrestart: hint: {exc.hint}", err=True)
-            ctx.exit(int(exc.exit_code))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: usage errors (exit 2) and normal exits
         except BrokenPipeError:
             # Output piped into `head` and closed early: not an error of ours.
             sys.stderr.close()
             ctx.exit(int(ExitCode.OK))
+        except BaseException as exc:  # every other way a command can end
+            if isinstance(exc, SystemExit | GeneratorExit):
+                raise
+            fail(ctx, exc)
+
+
+def describe(exc: BaseException) -> tuple[ExitCode, str, str | None]:
+    """Exit code, one-line message and hint for any exception that ends a command."""
+    if isinstance(exc, SmartRestartError):
+        return exc.exit_code, exc.message, exc.hint
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "interrupted", None
+    if isinstance(exc, RecursionError):
+        return ExitCode.USAGE, "input nested too deeply to process", None
+    if isinstance(exc, MemoryError):
+        return ExitCode.USAGE, "out of memory while reading the input", None
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return ExitCode.USAGE, f"{where}{exc.strerror or exc}", None
+    return ExitCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}", REPORT_HINT
+
+
+def fail(ctx: click.Context, exc: BaseException) -> NoReturn:
+    """Print one line (and a hint) for ``exc``, then exit with the code that tells the truth.
+
+    Codes 2, 3, 4, 70 and 130 promise that nothing acted; once something has
+    (:class:`ActionLedger`), the error is reported as a failure, exit 1.
+    """
+    code, message, hint = describe(exc)
+    if ActionLedger.acted and code not in (ExitCode.OK, ExitCode.FAILED):
+        message += f" (after {ActionLedger.acted} had already acted)"
+        code = ExitCode.FAILED
+    click.echo(f"smartrestart: error: {message}", err=True)
+    if hint:
+        click.echo(f"smartrestart: hint: {hint}", err=True)
+    if ctx.meta.get("smartrestart.debug") or os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    ctx.exit(int(code))
 
 
 EPILOG = "Exit codes:\n\n" + exit_codes_help()
@@ -66,7 +111,13 @@ EPILOG = "Exit codes:\n\n" + exit_codes_help()
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="smartrestart")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help=f"Show the Python traceback of an error (also: {DEBUG_VARIABLE}=1).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Restart exactly the systemd units a change touched.
 
     \b
@@ -74,8 +125,12 @@ def cli() -> None:
     apply     decide, then restart/reload those units through D-Bus, in order
     generate  write restart-budget drop-ins that systemd itself enforces
     """
+    ctx.meta["smartrestart.debug"] = debug
 
 
 def main() -> None:
     """Console-script entry point."""
+    # File names are bytes; paths that are not UTF-8 go back out as they came in.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="surrogateescape")
     cli(prog_name="smartrestart")

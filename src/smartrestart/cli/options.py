@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,21 @@ import click
 
 from smartrestart.changes import ChangeSources
 from smartrestart.decide_run import DecideRequest
+
+
+class Seconds(click.FloatRange):
+    """A finite number of seconds: ``nan`` would make a deadline that never passes."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
 
 rules_option = click.option(
     "-r",
@@ -142,14 +155,7 @@ def build_request(
 
 
 def current_directory() -> str:
-    """The working directory as the user sees it (``$PWD`` when it names the same place).
+    """The working directory as the user sees it (``$PWD`` when it names the same place)."""
+    from smartrestart.paths import WorkingDirectory
 
-    Through a symlinked deploy directory (``/srv/app/current``) ``$PWD`` keeps
-    the path the user typed, so reported paths stay the ones they recognise.
-    """
-    pwd = os.environ.get("PWD")
-    if pwd and Path(pwd).is_absolute():
-        with contextlib.suppress(OSError):
-            if Path(pwd).samefile("."):
-                return os.path.normpath(pwd)
-    return str(Path.cwd())
+    return WorkingDirectory.current().logical

@@ -27,6 +27,7 @@ CACHE_FORMAT = (5, SCANNER_VERSION, sys.version_info[:2])
 # path -> (size, mtime_ns, inode, problem, module, is_package,
 #          runtime dependencies, dependencies under TYPE_CHECKING only)
 FileEntry = tuple[int, int, int, str | None, str, bool, tuple[str, ...], tuple[str, ...]]
+FILE_ENTRY_FIELDS = 8
 
 
 @dataclass(slots=True)
@@ -62,6 +63,13 @@ def load(path: Path, layout: tuple[str, ...]) -> RootCache:
         not isinstance(data, dict)
         or data.get("format") != CACHE_FORMAT
         or data.get("layout") != layout
+        or not all(isinstance(data.get(key), dict) for key in ("dirs", "files", "importers"))
+        or not all(type(e) is tuple and len(e) == FILE_ENTRY_FIELDS for e in data["files"].values())
+        or not all(type(e) is tuple and len(e) == 3 for e in data["dirs"].values())
+        or not all(
+            type(index) is dict and all(type(files) is list for files in index.values())
+            for index in data["importers"].values()
+        )
     ):
         return RootCache(layout)
     return RootCache(layout, dirs=data["dirs"], files=data["files"], importers=data["importers"])

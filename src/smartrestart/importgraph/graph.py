@@ -53,10 +53,8 @@ class ImportGraph:
     parts: tuple[RootGraph, ...]
     importers: Importers = field(default_factory=dict)
     stats: BuildStats = field(default_factory=BuildStats)
-
-    @property
-    def roots(self) -> tuple[SourceRoot, ...]:
-        return tuple(part.root for part in self.parts)
+    # Paths under a root that could not be listed or examined -> why.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> dict[str, str]:
@@ -149,19 +147,35 @@ def _name_in(root: SourceRoot, path: str) -> tuple[str, bool] | None:
 
 
 def build_graph(
-    root_dirs: Sequence[Path],
+    root_dirs: Sequence[str | Path],
     *,
     cache_dir: Path | None,
     include_type_checking: bool = False,
 ) -> ImportGraph:
-    """Scan ``root_dirs`` (merged into one graph), reusing cached scans."""
+    """Scan ``root_dirs`` (merged into one graph), reusing cached scans.
+
+    Roots are resolved to their physical paths, the form every changed path
+    takes (:mod:`smartrestart.paths`).
+    """
     started = time.perf_counter()
     stats = BuildStats()
     seen: set[str] = set()
     parts: list[RootGraph] = []
+    unreadable: dict[str, str] = {}
     for directory in root_dirs:
-        root = detect_source_root(Path(os.path.abspath(directory)))
-        parts.append(_build_root(root, seen, cache_dir, include_type_checking, stats))
+        root = detect_source_root(Path(os.path.realpath(directory)))
+        try:
+            part = _build_root(root, set(seen), cache_dir, include_type_checking, stats, unreadable)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            if cache_dir is None:
+                raise
+            # Well-formed marshal data of the wrong shape: a cache from a
+            # foreign writer. It only ever costs speed, so scan afresh.
+            damaged = str(graph_cache.cache_file(cache_dir, str(root.path)))
+            unreadable[damaged] = "a damaged import cache, ignored and rebuilt"
+            part = _build_root(root, set(seen), None, include_type_checking, stats, unreadable)
+        seen.update(part.entries)
+        parts.append(part)
     if len(parts) == 1:
         importers = parts[0].importers
     else:
@@ -171,7 +185,7 @@ def build_graph(
                 importers.setdefault(module, []).extend(files)
     stats.files = sum(len(part.entries) for part in parts)
     stats.seconds = time.perf_counter() - started
-    return ImportGraph(parts=tuple(parts), importers=importers, stats=stats)
+    return ImportGraph(parts=tuple(parts), importers=importers, stats=stats, unreadable=unreadable)
 
 
 def _build_root(
@@ -180,6 +194,7 @@ def _build_root(
     cache_dir: Path | None,
     include_type_checking: bool,
     stats: BuildStats,
+    unreadable: dict[str, str],
 ) -> RootGraph:
     root_str = str(root.path)
     layout = tuple(str(r) for r in root.import_roots)
@@ -218,6 +233,7 @@ def _build_root(
 
         walked = walk_python_files(root_str, cached.dirs, check)
         scanned = scanner.results()
+    unreadable.update(walked.unreadable)
     stats.from_cache += len(entries)
     stats.scanned += len(to_scan)
     for (path, st), (imports, problem) in zip(to_scan, scanned, strict=True):

@@ -19,18 +19,21 @@ import threading
 from types import TracebackType
 
 from smartrestart.importgraph.scanner import ScanResult, scan_source
+from smartrestart.regularfile import read_regular
 
 FORK_AFTER_FILES = 64
+# Larger sources are not read (generated code, data in disguise): conservative instead.
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
 # Of the files found after the fork, the child takes CHILD_SHARE out of SHARE_OF.
 CHILD_SHARE, SHARE_OF = 2, 3
 
 
 def scan_file(path: str) -> ScanResult:
     try:
-        with open(path, "rb") as stream:
-            source = stream.read()
+        source = read_regular(path, MAX_SOURCE_BYTES)
     except OSError as exc:
-        return (), f"cannot read: {exc.strerror or exc}"
+        reason = getattr(exc, "reason", None)
+        return (), f"cannot read: {reason or exc.strerror or exc}"
     return scan_source(source)
 
 

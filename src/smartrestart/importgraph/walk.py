@@ -33,6 +33,9 @@ DirListing = tuple[int, tuple[str, ...], tuple[str, ...]]
 class WalkResult:
     files: list[str] = field(default_factory=list)
     listings: dict[str, DirListing] = field(default_factory=dict)
+    # Directories and entries that could not be read: path -> reason. One bad
+    # entry never hides the rest of its directory.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def walk_python_files(
@@ -56,7 +59,9 @@ def walk_python_files(
             continue
         listing = cached.get(directory)
         if listing is None or listing[0] != mtime:
-            listing = _list_directory(directory, is_root=directory == root, mtime=mtime)
+            listing = _list_directory(
+                directory, is_root=directory == root, mtime=mtime, unreadable=result.unreadable
+            )
             if listing is None:
                 continue
         if mtime < racy_after:
@@ -72,24 +77,33 @@ def walk_python_files(
     return result
 
 
-def _list_directory(directory: str, *, is_root: bool, mtime: int) -> DirListing | None:
+def _list_directory(
+    directory: str, *, is_root: bool, mtime: int, unreadable: dict[str, str]
+) -> DirListing | None:
     subdirs: list[str] = []
     files: list[str] = []
+    problems = len(unreadable)
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
                 name = entry.name
-                if name.endswith(".py"):
-                    if entry.is_file():
-                        files.append(name)
-                elif name == "pyvenv.cfg" and not is_root:
-                    return (mtime, (), ())  # a virtual environment, not project code
-                elif entry.is_dir(follow_symlinks=False) and _descend(
-                    directory, name, is_root=is_root
-                ):
-                    subdirs.append(name)
-    except OSError:
+                try:
+                    if name.endswith(".py"):
+                        if entry.is_file():
+                            files.append(name)
+                    elif name == "pyvenv.cfg" and not is_root:
+                        return (mtime, (), ())  # a virtual environment, not project code
+                    elif entry.is_dir(follow_symlinks=False) and _descend(
+                        directory, name, is_root=is_root
+                    ):
+                        subdirs.append(name)
+                except OSError as exc:  # a symlink loop, a file gone mid-walk
+                    unreadable[entry.path] = exc.strerror or str(exc)
+    except OSError as exc:
+        unreadable[directory] = f"cannot list: {exc.strerror or exc}"
         return None
+    if len(unreadable) > problems:
+        mtime = -1  # never reuse this listing: the next run must see (and report) it again
     return (mtime, tuple(sorted(subdirs)), tuple(sorted(files)))
 
 

@@ -47,11 +47,21 @@ class Action(NamedTuple):
 
 
 class Rule(NamedTuple):
-    """``pattern`` -> ``actions``; rules are tried top-down, first match wins."""
+    """``pattern`` -> ``actions``; rules are tried top-down, first match wins.
+
+    ``canonical`` is the pattern changed paths are matched against when it
+    differs from what the file says: an absolute pattern's directories are
+    resolved like the paths themselves (see :func:`smartrestart.paths.canonical_pattern`).
+    """
 
     pattern: str
     actions: tuple[str, ...]
     location: Location
+    canonical: str = ""
+
+    @property
+    def glob(self) -> str:
+        return self.canonical or self.pattern
 
 
 class FallbackKind(StrEnum):

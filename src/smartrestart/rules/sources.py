@@ -7,6 +7,8 @@ override or mask it from /etc without editing the package's file.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +32,9 @@ def fragment_dirs(config_root: Path) -> list[Path]:
 def find_fragments(config_root: Path) -> list[Path]:
     """Fragments in file-name order; a name in a higher directory masks lower ones.
 
-    A fragment that is a symlink to /dev/null masks the name and is not read.
+    A fragment that is /dev/null (a symlink to it, absolute or relative) or an
+    empty file masks the name and is not read, as in systemd's
+    ``null_or_empty_path()``.
     """
     chosen: dict[str, Path] = {}
     for directory in fragment_dirs(config_root):
@@ -48,7 +52,20 @@ def find_fragments(config_root: Path) -> list[Path]:
 
 
 def _is_masked(path: Path) -> bool:
-    return path.is_symlink() and Path(path.readlink()) == Path("/dev/null")
+    try:
+        st = path.stat()
+    except OSError:
+        return False  # a broken link: reading it reports the problem
+    if stat.S_ISREG(st.st_mode):
+        return st.st_size == 0
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == _dev_null_rdev()
+
+
+def _dev_null_rdev() -> int:
+    try:
+        return Path("/dev/null").stat().st_rdev
+    except OSError:  # pragma: no cover - every Linux has /dev/null
+        return os.makedev(1, 3)
 
 
 def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> list[Path]:
@@ -58,8 +75,9 @@ def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> lis
     when present, as the original smart-restart did.
     """
     files = [cwd / path for path in explicit]  # absolute: locations name the real file
-    if not files and (cwd / DEFAULT_RULES_FILE).is_file():
-        files.append(cwd / DEFAULT_RULES_FILE)
+    default = cwd / DEFAULT_RULES_FILE
+    if not files and os.path.lexists(default):  # a FIFO or a broken link is reported on read
+        files.append(default)
     files.extend(find_fragments(config_root))
     if not files:
         dirs = ", ".join(str(d) for d in fragment_dirs(config_root))

@@ -50,6 +50,9 @@ class UnitState(NamedTuple):
     exec_main_status: int = 0
     n_restarts: int = 0
     main_pid: int = 0
+    # The unit's id as systemd reports it: the primary name behind an alias
+    # (ssh.service for sshd.service). Empty when not read.
+    id: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -65,8 +68,9 @@ class SystemdBackend(Protocol):
     def unit_states(self, names: Sequence[str]) -> dict[str, UnitState]:
         """Load ``names`` (without starting them) and read their states, cheaply.
 
-        Fills the fields every step needs (load, active and sub state,
-        InvocationID, load error); the service-only fields stay empty.
+        Keyed by the names asked for (an alias included), each state carrying
+        the unit's ``id``. Fills the fields every step needs (load, active and
+        sub state, InvocationID, load error); the service-only fields stay empty.
         """
 
     def unit_details(self, name: str) -> UnitState:

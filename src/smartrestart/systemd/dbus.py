@@ -192,17 +192,23 @@ class PystemdBackend:
             apply_signature(b"as", [[n.encode() for n in names]]),
             doing=doing,
         )
+        if len(rows) != len(names):  # systemd skips names it deems invalid; ours were checked
+            raise UsageError(f"{doing}: systemd answered for {len(rows)} of {len(names)} units")
         states: dict[str, UnitState] = {}
-        for name, _desc, load, active, sub, _following, path, _job_id, _job_type, _job in rows:
-            unit = _text(name)
-            state = UnitState(unit, _text(load), _text(active), _text(sub), "", False, False)
+        # One row per name asked, in order; the row names the unit's id, which
+        # differs from the name asked for an alias (sshd.service -> ssh.service).
+        for asked, row in zip(names, rows, strict=True):
+            unit_id, _desc, load, active, sub, _following, path, _job_id, _job_type, _job = row
+            state = UnitState(
+                asked, _text(load), _text(active), _text(sub), "", False, False, id=_text(unit_id)
+            )
             if state.load_state == "loaded":
                 raw = self._get(path, UNIT, b"InvocationID", b"ay", doing)
                 state = state._replace(invocation_id=bytes(raw).hex())
             else:
                 error = self._get(path, UNIT, b"LoadError", b"(ss)", doing)
                 state = state._replace(load_error=_text(error[1]) if error and error[0] else "")
-            states[unit] = state
+            states[asked] = state
         return states
 
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
@@ -237,6 +243,7 @@ class PystemdBackend:
             can_reload=bool(unit[b"CanReload"]),
             load_error=_text(load_error[1]) if load_error and load_error[0] else "",
             job_pending=int(unit[b"Job"][0]) != 0,
+            id=_text(unit[b"Id"]),
         )
         if not name.endswith(".service") or state.load_state != "loaded":
             return state

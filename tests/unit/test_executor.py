@@ -1,0 +1,300 @@
+"""The executor's own orchestration, against the scripted fake systemd.
+
+What systemd itself does is proven in the beds (tests/integration/test_apply.py
+and test_debian_units.py); these tests pin down what *we* decide: which jobs,
+in which order, which start counters we clear, how results are judged and
+reported, and that nothing escapes as an exception once something acted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from smartrestart.apply.executor import ApplyOptions, Executor, run_unit_name, will_start
+from smartrestart.apply.plan import Plan, build_plan
+from smartrestart.apply.report import Outcome, Report
+from smartrestart.decider import decide
+from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable
+from smartrestart.rules.model import Action, Mode, Rule, RuleSet
+from smartrestart.systemd.backend import UnitState
+from smartrestart.unitname import unit_name_problem
+from tests.fakesystemd import FakeSystemd, FakeUnit, unreachable
+
+HERE = Location(Path("r.yaml"), 1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledger() -> Iterator[None]:
+    ActionLedger.reset()
+    yield
+    ActionLedger.reset()
+
+
+def plan_of(*actions: Action) -> Plan:
+    rule_set = RuleSet(
+        actions={a.name: a for a in actions},
+        rules=(Rule("**", tuple(a.name for a in actions), HERE),),
+    )
+    return build_plan(decide(["changed.py"], rule_set))
+
+
+class Journal:
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, dict[str, object]]] = []
+
+    def __call__(self, kind: str, message: str, fields: Mapping[str, object]) -> None:
+        self.entries.append((kind, message, dict(fields)))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.entries]
+
+
+def execute(
+    fake: FakeSystemd, plan: Plan, *, keep_going: bool = False, timeout: float = 5.0
+) -> tuple[Report, Journal]:
+    journal = Journal()
+    report = Report(plan=plan)
+    Executor(fake, ApplyOptions(timeout=timeout, keep_going=keep_going), journal).run(plan, report)
+    return report, journal
+
+
+def results(report: Report) -> list[tuple[str | None, Outcome]]:
+    return [(r.step.unit or r.run_unit, r.outcome) for r in report.results]
+
+
+def test_restarts_each_unit_with_a_new_invocation() -> None:
+    fake = FakeSystemd()
+    api = fake.add(FakeUnit("api.service"))
+    before = api.invocation_id
+    report, journal = execute(fake, plan_of(Action("a", HERE, units=("api.service",))))
+    (result,) = report.results
+    assert result.outcome is Outcome.RESTARTED
+    assert result.old_invocation_id == before != result.new_invocation_id == api.invocation_id
+    assert report.exit_code is ExitCode.OK
+    assert journal.kinds() == ["unit-job-done"]
+
+
+def test_jobs_of_a_group_are_all_submitted_before_any_wait() -> None:
+    fake = FakeSystemd()
+    for name in ("a.service", "b.service", "c.service"):
+        fake.add(FakeUnit(name))
+    plan = plan_of(
+        Action("ab", HERE, 10, units=("a.service", "b.service")),
+        Action("c", HERE, 20, units=("c.service",)),
+    )
+    execute(fake, plan)
+    sequence = [m if m == "wait_jobs" else f"{m} {n}" for m, n in fake.calls if m != "unit_states"]
+    assert sequence == [
+        "reset_failed a.service",
+        "reset_failed b.service",
+        "submit:RestartUnit a.service",
+        "submit:RestartUnit b.service",
+        "wait_jobs",
+        "reset_failed c.service",
+        "submit:RestartUnit c.service",
+        "wait_jobs",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "active_state", "can_reload", "starts"),
+    [
+        (Mode.RESTART, "active", False, True),
+        (Mode.RESTART, "failed", False, True),
+        (Mode.START, "active", False, False),
+        (Mode.START, "inactive", False, True),
+        (Mode.START, "failed", False, True),
+        (Mode.TRY_RESTART, "active", False, True),
+        (Mode.TRY_RESTART, "failed", False, False),
+        (Mode.TRY_RESTART, "inactive", False, False),
+        (Mode.RELOAD_OR_RESTART, "active", True, False),
+        (Mode.RELOAD_OR_RESTART, "active", False, True),
+        (Mode.RELOAD_OR_RESTART, "inactive", True, True),
+        (Mode.RELOAD, "active", True, False),
+    ],
+)
+def test_start_counter_is_cleared_only_when_the_job_starts_the_unit(
+    mode: Mode, active_state: str, can_reload: bool, starts: bool
+) -> None:
+    state = UnitState("u.service", "loaded", active_state, "x", "1" * 32, False, can_reload)
+    assert will_start(mode, state) is starts
+    fake = FakeSystemd()
+    fake.add(FakeUnit("u.service", active_state=active_state, can_reload=can_reload))
+    execute(fake, plan_of(Action("a", HERE, units=("u.service",), mode=mode)))
+    assert fake.calls_of("reset_failed") == (["u.service"] if starts else [])
+
+
+def test_try_restart_leaves_a_failed_unit_failed() -> None:
+    fake = FakeSystemd()
+    unit = fake.add(FakeUnit("u.service", active_state="failed", sub_state="failed"))
+    report, _ = execute(
+        fake, plan_of(Action("a", HERE, units=("u.service",), mode=Mode.TRY_RESTART))
+    )
+    assert results(report) == [("u.service", Outcome.NOT_RUNNING)]
+    assert unit.active_state == "failed"
+    assert fake.calls_of("reset_failed") == []
+
+
+def test_an_alias_is_reported_under_the_name_asked_with_the_unit_id() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("ssh.service", aliases=("sshd.service",)))
+    report, journal = execute(fake, plan_of(Action("a", HERE, units=("sshd.service",))))
+    (result,) = report.results
+    assert (result.step.unit, result.unit_id, result.outcome) == (
+        "sshd.service",
+        "ssh.service",
+        Outcome.RESTARTED,
+    )
+    assert journal.entries[0][2]["SMARTRESTART_UNIT"] == "sshd.service"
+
+
+def test_two_names_of_one_unit_in_a_group_make_one_job() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("ssh.service", aliases=("sshd.service",), can_reload=True))
+    plan = plan_of(
+        Action("by_alias", HERE, 10, units=("sshd.service",), mode=Mode.RELOAD),
+        Action("by_id", HERE, 10, units=("ssh.service",)),
+    )
+    report, _ = execute(fake, plan)
+    (result,) = report.results
+    assert fake.calls_of("submit:RestartUnit") == ["sshd.service"]  # the first name, once
+    assert set(result.step.actions) == {"by_alias", "by_id"}
+    assert result.outcome is Outcome.RESTARTED
+
+
+def test_run_action_names_are_escaped_into_valid_unit_names() -> None:
+    name = run_unit_name("migrate+seed", "0123abcd")
+    assert name == "smartrestart-run-migrate\\x2bseed-0123abcd.service"
+    assert unit_name_problem(name) is None
+    assert unit_name_problem(run_unit_name("a@b/c" * 80, "0123abcd")) is None
+    fake = FakeSystemd()
+    report, _ = execute(fake, plan_of(Action("migrate+seed", HERE, run=("/bin/true",))))
+    assert report.results[0].outcome is Outcome.SUCCEEDED
+    assert unit_name_problem(report.results[0].run_unit) is None
+
+
+def test_a_failed_group_stops_later_groups_unless_keep_going() -> None:
+    def setup() -> tuple[FakeSystemd, Plan]:
+        fake = FakeSystemd()
+        fake.add(FakeUnit("bad.service", script=["failed"]))
+        fake.add(FakeUnit("good.service"))
+        fake.add(FakeUnit("later.service"))
+        plan = plan_of(
+            Action("first", HERE, 10, units=("bad.service", "good.service")),
+            Action("second", HERE, 20, units=("later.service",)),
+        )
+        return fake, plan
+
+    fake, plan = setup()
+    report, journal = execute(fake, plan)
+    assert results(report) == [
+        ("bad.service", Outcome.FAILED),
+        ("good.service", Outcome.RESTARTED),
+        ("later.service", Outcome.NOT_RUN),
+    ]
+    assert report.exit_code is ExitCode.FAILED
+    assert fake.calls_of("submit:RestartUnit") == ["bad.service", "good.service"]
+    assert journal.kinds() == ["unit-job-failed", "unit-job-done"]
+
+    fake, plan = setup()
+    report, _ = execute(fake, plan, keep_going=True)
+    assert results(report)[-1] == ("later.service", Outcome.RESTARTED)
+    assert report.exit_code is ExitCode.FAILED
+
+
+def test_a_job_without_result_before_the_timeout_is_timed_out() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("slow.service", script=["hang"]))
+    report, _ = execute(fake, plan_of(Action("a", HERE, units=("slow.service",))), timeout=0.1)
+    assert results(report) == [("slow.service", Outcome.TIMED_OUT)]
+    assert "still queued" in report.results[0].detail
+
+
+def test_done_without_a_new_invocation_is_a_failure() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("liar.service", script=["no-op-done"]))
+    report, _ = execute(fake, plan_of(Action("a", HERE, units=("liar.service",))))
+    assert results(report) == [("liar.service", Outcome.FAILED)]
+    assert "kept its InvocationID" in report.results[0].detail
+
+
+def test_a_refused_job_fails_its_step_and_the_others_go_on() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("refused.service", script=["refuse"]))
+    fake.add(FakeUnit("fine.service"))
+    report, _ = execute(fake, plan_of(Action("a", HERE, units=("refused.service", "fine.service"))))
+    assert results(report) == [
+        ("refused.service", Outcome.FAILED),
+        ("fine.service", Outcome.RESTARTED),
+    ]
+
+
+def test_a_failing_run_command_reports_its_exit_status() -> None:
+    fake = FakeSystemd(commands={("/bin/migrate",): 3})
+    report, journal = execute(fake, plan_of(Action("m", HERE, run=("/bin/migrate",))))
+    (result,) = report.results
+    assert (result.outcome, result.detail) == (Outcome.FAILED, "exit status 3")
+    assert journal.kinds() == ["run-failed"]
+
+
+def test_an_unknown_unit_stops_everything_before_anything_acts() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("known.service"))
+    plan = plan_of(Action("a", HERE, units=("known.service", "typo.service")))
+    with pytest.raises(UnitNotUsable, match=r"typo\.service: no such unit"):
+        execute(fake, plan)
+    assert not ActionLedger.acted
+    assert [m for m, _ in fake.calls if m.startswith(("submit", "reset"))] == []
+
+
+def test_the_bus_lost_after_acting_is_reported_step_by_step_not_raised() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("a.service"))
+    fake.add(FakeUnit("b.service", script=["bus-gone"]))
+    fake.add(FakeUnit("c.service"))
+    plan = plan_of(
+        Action("first", HERE, 10, units=("a.service",)),
+        Action("second", HERE, 20, units=("b.service",)),
+        Action("third", HERE, 30, units=("c.service",)),
+    )
+    report, journal = execute(fake, plan)
+    assert results(report) == [
+        ("a.service", Outcome.RESTARTED),
+        ("b.service", Outcome.FAILED),
+        ("c.service", Outcome.NOT_RUN),
+    ]
+    assert report.error is not None and "system bus" in report.error
+    assert report.exit_code is ExitCode.FAILED
+    assert journal.kinds() == ["unit-job-done", "unit-job-failed"]
+
+
+def test_an_interrupt_while_waiting_is_reported_after_acting() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("a.service"))
+    fake.fail_next["wait_jobs"] = KeyboardInterrupt()  # type: ignore[assignment]
+    report, _ = execute(fake, plan_of(Action("a", HERE, units=("a.service",))))
+    assert results(report) == [("a.service", Outcome.FAILED)]
+    assert report.error == "interrupted"
+
+
+def test_the_bus_lost_before_anything_acted_raises() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("a.service"))
+    fake.fail_next["reset_failed"] = unreachable()
+    with pytest.raises(type(unreachable())):
+        execute(fake, plan_of(Action("a", HERE, units=("a.service",))))
+    assert not ActionLedger.acted
+
+
+def test_a_changed_unit_file_reloads_the_manager_first() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("a.service", need_daemon_reload=True))
+    report, journal = execute(fake, plan_of(Action("a", HERE, units=("a.service",))))
+    assert fake.reloads == 1 and report.daemon_reloaded
+    assert journal.kinds() == ["daemon-reloaded", "unit-job-done"]
+    assert fake.calls.index(("reload_manager", "")) < fake.calls.index(
+        ("submit:RestartUnit", "a.service")
+    )
