@@ -4,42 +4,54 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# Build dependencies of pystemd (published as source only), what the systemd
-# test beds need, and what building the Debian package needs.
-APT_PACKAGES := libsystemd-dev pkg-config gcc dbus systemd-container debootstrap git man-db \
+# What `make setup` needs: Debian's python3 lacks venv (python3-venv) and the
+# headers that building pystemd (published as source only) needs (python3-dev);
+# another python3 (pyenv, a local build) brings both itself.
+PYTHON_PATH := $(shell command -v $(PYTHON))
+SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
+	gcc pkg-config libsystemd-dev
+# What the systemd test beds and building the Debian package need.
+EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
 .PHONY: example test setup system-deps lint unit integration bench bed deb clean
 
+# Each command is printed as a user would type it (see the README's tour), then run.
+show = echo '$$ $(1)' && $(1)
 example: setup
-	@echo '$$ cd tests/fixtures/multi-service && smartrestart decide --root src --explain src/lib/auth.py docs/security.md'
-	@cd tests/fixtures/multi-service && ../../../$(VENV)/bin/smartrestart decide \
-		--config-root /nonexistent --root src --no-cache --explain src/lib/auth.py docs/security.md
-	@echo '$$ ... the same, as a deploy script reads it (one action per line):'
-	@cd tests/fixtures/multi-service && ../../../$(VENV)/bin/smartrestart decide \
-		--config-root /nonexistent --root src --no-cache src/lib/auth.py docs/security.md
-	@echo '$$ ... and what apply would do with it (--dry-run talks to no systemd):'
-	@cd tests/fixtures/multi-service && ../../../$(VENV)/bin/smartrestart apply --dry-run \
-		--config-root /nonexistent --root src --no-cache src/lib/auth.py docs/security.md
+	@echo '$$ . $(VENV)/bin/activate' && . $(VENV)/bin/activate && \
+	$(call show,cd tests/fixtures/multi-service) && \
+	$(call show,smartrestart decide --root src --explain src/lib/auth.py docs/security.md) && \
+	echo '# the same, as a deploy script reads it (one action per line):' && \
+	$(call show,smartrestart decide --root src src/lib/auth.py docs/security.md) && \
+	echo '# what apply would do with it (--dry-run talks to no systemd):' && \
+	$(call show,smartrestart apply --dry-run --root src src/lib/auth.py docs/security.md)
 
 test: setup lint
 	$(PY) -m pytest tests
 
+# As root, installs the missing Debian packages. Otherwise names them, and stops
+# when setup cannot work without them.
 system-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing: $$missing"; \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-		else \
-			echo "missing Debian packages (run as root to install): $$missing" >&2; \
-		fi; \
+	@command -v dpkg-query >/dev/null || { echo "make: not a Debian system; make sure the" \
+		"equivalents of these are installed: $(SETUP_PACKAGES) $(EXTRA_PACKAGES)" >&2; exit 0; }; \
+	missing() { for p in "$$@"; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done; }; \
+	need=$$(missing $(SETUP_PACKAGES)); want=$$(missing $(EXTRA_PACKAGES)); \
+	all=$$(echo $$need $$want); [ -n "$$all" ] || exit 0; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages:" $$all; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$all; \
+	else \
+		[ -z "$$want" ] || echo "make: missing Debian packages (integration tests are" \
+			"skipped, make deb fails):" $$want >&2; \
+		[ -z "$$need" ] || { echo "make: setup needs these Debian packages:" $$need >&2; \
+			echo "make: install them as root: apt-get install" $$all >&2; exit 1; }; \
 	fi
 
 setup: system-deps $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
