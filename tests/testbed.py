@@ -429,10 +429,12 @@ def boot(kind: str, *, keep: bool = False) -> TestBed:
         deadline = started + BOOT_TIMEOUT
         bed.init_pid = _find_init(nspawn, deadline)
         _wait_running(bed.init_pid, deadline)
-    except BaseException:
+    except BaseException as error:
+        # Read nspawn's log before stop() removes the directory that holds it.
+        log.flush()
+        log_text = (workdir / "nspawn.log").read_text(errors="replace")
         bed.stop()
-        log_text = (workdir / "nspawn.log").read_text(errors="replace") if workdir.exists() else ""
-        raise BedError(f"{kind} bed did not boot:\n{log_text[-3000:]}") from None
+        raise BedError(f"{kind} bed did not boot ({error}):\n{log_text[-3000:]}") from None
     bed.boot_seconds = time.monotonic() - started
     version = bed.run("systemctl", "--version").stdout.split()[1]
     bed.systemd_version = int(version.split(".")[0])
