@@ -45,21 +45,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session", params=testbed.KINDS)
-def bed(request: pytest.FixtureRequest) -> Iterator[testbed.TestBed]:
-    """A running bed of each kind (debian12: systemd 252, debian13: systemd 257)."""
-    kind: str = request.param
-    try:
-        booted = testbed.boot(kind)
-    except testbed.BedError as exc:
-        if _in_ci():
-            pytest.fail(f"{kind} test bed failed to boot: {exc}", pytrace=False)
-        pytest.skip(f"{kind} test bed failed to boot: {exc}")
-    _BOOTED[kind] = booted
-    try:
-        yield booted
-    finally:
+def _booted(kind: str) -> testbed.TestBed:
+    """The session's bed of ``kind``, booted on first use and stopped at the end."""
+    if kind not in _BOOTED:
+        try:
+            _BOOTED[kind] = testbed.boot(kind)
+        except testbed.BedError as exc:
+            if _in_ci():
+                pytest.fail(f"{kind} test bed failed to boot: {exc}", pytrace=False)
+            pytest.skip(f"{kind} test bed failed to boot: {exc}")
+    return _BOOTED[kind]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_beds() -> Iterator[None]:
+    yield
+    for booted in _BOOTED.values():
         booted.stop()
+
+
+@pytest.fixture(scope="session", params=testbed.KINDS)
+def bed(request: pytest.FixtureRequest) -> testbed.TestBed:
+    """A running bed of each kind (debian12: systemd 252, debian13: systemd 257)."""
+    return _booted(request.param)
+
+
+@pytest.fixture(scope="session")
+def debian13() -> testbed.TestBed:
+    """The systemd 257 bed, with Debian's own openssh-server, nginx, postgresql and cron."""
+    return _booted("debian13")
+
+
+@pytest.fixture(scope="session")
+def debian12() -> testbed.TestBed:
+    """The systemd 252 bed on the host's /usr (git, Debian 12's packages)."""
+    return _booted("debian12")
 
 
 @pytest.fixture
