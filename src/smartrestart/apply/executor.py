@@ -250,8 +250,8 @@ class Executor:
                 # in start-limit-hit. A deploy is a deliberate fresh start:
                 # clear the counter (and a failed state) first. All resets go
                 # before the first job, while the manager is still idle.
+                # Not recorded as acting: no unit started, stopped or reloaded yet.
                 self.backend.reset_failed(step.unit)
-                ActionLedger.record(f"resetting {step.unit}")
         for index, step in enumerate(steps):
             started = self.clock()
             try:
