@@ -85,3 +85,9 @@ def test_lazy_commands_carry_the_names_they_are_listed_under() -> None:
     for name, command in subcommands().items():
         assert command is not None and command.name == name
     assert cli.get_command(click.Context(cli), "no-such-command") is None
+
+
+def test_readme_lists_every_exit_code_as_the_table_says() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {int(code)} | {meaning} |" in readme

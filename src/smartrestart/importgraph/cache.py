@@ -21,6 +21,7 @@ from typing import Any
 from smartrestart.atomicfile import write_file
 from smartrestart.importgraph.scanner import SCANNER_VERSION
 from smartrestart.importgraph.walk import DirListing
+from smartrestart.regularfile import read_regular
 
 CACHE_FORMAT = (5, SCANNER_VERSION, sys.version_info[:2])
 
@@ -28,6 +29,7 @@ CACHE_FORMAT = (5, SCANNER_VERSION, sys.version_info[:2])
 #          runtime dependencies, dependencies under TYPE_CHECKING only)
 FileEntry = tuple[int, int, int, str | None, str, bool, tuple[str, ...], tuple[str, ...]]
 FILE_ENTRY_FIELDS = 8
+MAX_CACHE_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -56,7 +58,7 @@ def load(path: Path, layout: tuple[str, ...]) -> RootCache:
     """The cache at ``path`` if it was made by this version for ``layout``, else an empty one."""
     try:
         # marshal.load() on a stream reads in tiny pieces; one read is 15x faster.
-        data: Any = marshal.loads(path.read_bytes())
+        data: Any = marshal.loads(read_regular(path, MAX_CACHE_BYTES, follow_symlinks=False))
     except (OSError, EOFError, ValueError, TypeError):
         return RootCache(layout)
     if (

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smartrestart.regularfile import read_regular
+
+MAX_PYPROJECT_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRoot:
@@ -63,9 +67,8 @@ def _pyproject_roots(path: Path) -> list[Path]:
     import tomllib  # only projects with a pyproject.toml pay for it
 
     try:
-        with pyproject.open("rb") as stream:
-            data = tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(read_regular(pyproject, MAX_PYPROJECT_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
     tool = _table(data, "tool")
     found: list[str] = []
