@@ -80,6 +80,7 @@ class FakeSystemd:
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     reloads: int = 0
     closed: bool = False
+    users: dict[str, str | None] = field(default_factory=dict)  # transient unit -> User=
 
     def add(self, unit: FakeUnit) -> FakeUnit:
         self.units[unit.id] = unit
@@ -189,8 +190,10 @@ class FakeSystemd:
         description: str,
         working_directory: str,
         environment: Sequence[str] = (),
+        user: str | None = None,
     ) -> str:
         self._record("start_transient", name)
+        self.users[name] = user
         status = self.commands.get(tuple(argv), 0)
         unit = self.add(FakeUnit(name, service_type="oneshot", active_state="inactive"))
         job = f"/org/freedesktop/systemd1/job/{next(self._counter)}"

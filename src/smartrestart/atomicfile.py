@@ -104,10 +104,11 @@ def write_file(
     *,
     mode: int = 0o644,
     create_dirs: bool = False,
+    dir_mode: int = 0o755,
     durable: bool = True,
 ) -> WriteOutcome:
     """:func:`write_in` for a path: opens its directory safely first."""
-    dir_fd = open_directory(path.parent, create=create_dirs)
+    dir_fd = open_directory(path.parent, create=create_dirs, mode=dir_mode)
     try:
         return write_in(dir_fd, path.name, content, mode=mode, durable=durable)
     finally:

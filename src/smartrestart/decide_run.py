@@ -83,7 +83,8 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     }
     chains = {added: chain for added, chain in sorted(chains.items()) if added not in changed}
     warnings = (
-        _graph_warnings(graph.problems, cwd)
+        graph.notes
+        + _graph_warnings(graph.problems, cwd)
         + _walk_warnings(graph.unreadable, cwd)
         + _syntax_warnings(absolute, cwd)
     )

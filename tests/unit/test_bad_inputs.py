@@ -68,6 +68,12 @@ def lay_out(case: dict[str, Any], directory: Path) -> None:
         _make_special(special, directory)
 
 
+def _mode(special: dict[str, Any], default: int) -> int:
+    """A mode written ``0o644`` (YAML reads that as a string)."""
+    mode = special.get("mode", default)
+    return int(mode, 0) if isinstance(mode, str) else int(mode)
+
+
 def _make_special(special: dict[str, Any], directory: Path) -> None:
     if "fifo" in special:
         target = directory / special["fifo"]
@@ -80,7 +86,9 @@ def _make_special(special: dict[str, Any], directory: Path) -> None:
     elif "dir" in special:
         target = directory / special["dir"]
         target.mkdir(parents=True, exist_ok=True)
-        target.chmod(special.get("mode", 0o755))
+        target.chmod(_mode(special, 0o755))
+    elif "chmod" in special:
+        (directory / special["chmod"]).chmod(_mode(special, 0o644))
     else:
         raise AssertionError(f"unknown special file {special}")
 

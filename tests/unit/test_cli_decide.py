@@ -184,7 +184,7 @@ def test_config_error_exit_2_with_file_line_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         f"smartrestart: error: {rules}:2: actions.a.ordr: unknown key "
-        "(known keys: order, units, mode, run, description)\n"
+        "(known keys: order, units, mode, run, user, description)\n"
         "smartrestart: hint: did you mean 'order'?\n"
     )
     assert "Traceback" not in result.stderr

@@ -298,3 +298,14 @@ def test_a_changed_unit_file_reloads_the_manager_first() -> None:
     assert fake.calls.index(("reload_manager", "")) < fake.calls.index(
         ("submit:RestartUnit", "a.service")
     )
+
+
+def test_a_run_action_runs_as_the_user_it_names() -> None:
+    fake = FakeSystemd()
+    plan = plan_of(
+        Action("migrate", HERE, 10, run=("/bin/true",), user="app"),
+        Action("as_root", HERE, 20, run=("/bin/true",)),
+    )
+    report, _ = execute(fake, plan)
+    users = {r.step.actions[0]: fake.users[r.run_unit] for r in report.results}
+    assert users == {"migrate": "app", "as_root": None}

@@ -432,3 +432,42 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
         graph = graph_of(tmp_path / "src", cache=cache)
         assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
     assert data["format"] == graph_cache.CACHE_FORMAT
+
+
+def test_a_cache_another_user_could_write_is_not_used(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path / "src",
+        {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"},
+    )
+    cache = tmp_path / "cache"
+    graph_of(tmp_path / "src", cache=cache)
+    (entry,) = cache.iterdir()
+    cache.chmod(0o777)
+    graph = graph_of(tmp_path / "src", cache=cache)
+    assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
+    assert graph.stats.from_cache == 0
+    (note,) = graph.notes
+    assert f"import cache {cache} not used" in note and "writable by group or others" in note
+    cache.chmod(0o700)
+    entry.chmod(0o666)
+    graph = graph_of(tmp_path / "src", cache=cache)
+    assert graph.stats.from_cache == 0
+    assert f"{entry}: it is writable by group or others" in graph.notes[0]
+    if os.geteuid() == 0:
+        entry.chmod(0o600)
+        os.chown(entry, 65534, 65534)
+        graph = graph_of(tmp_path / "src", cache=cache)
+        assert graph.stats.from_cache == 0
+        assert "owned by nobody" in graph.notes[0]
+
+
+def test_root_caches_under_var_cache_whatever_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smartrestart.importgraph import cache as graph_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/home/mallory/.cache")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert graph_cache.default_cache_dir() == graph_cache.ROOT_CACHE_DIR
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert graph_cache.default_cache_dir() == Path("/home/mallory/.cache/smartrestart")

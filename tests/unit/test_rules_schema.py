@@ -225,3 +225,20 @@ def test_rule_may_reference_action_declared_in_another_fragment(tmp_path: Path) 
     )
     rule_set = load_rule_set([uses, declares])
     assert rule_set.rules[0].actions == ("restart_api",)
+
+
+def test_run_user_is_validated_and_needs_run(tmp_path: Path) -> None:
+    from smartrestart.rules.schema import load_rule_set
+
+    good = write_rules(
+        tmp_path, "actions:\n  m: {run: 'true', user: app}\n  n: {run: 'true', user: 1000}\n"
+    )
+    rule_set = load_rule_set([good])
+    assert (rule_set.actions["m"].user, rule_set.actions["n"].user) == ("app", "1000")
+    for bad, problem in (
+        ("actions:\n  m: {units: [a.service], user: app}\n", "has no effect without 'run'"),
+        ("actions:\n  m: {run: 'true', user: 'a b'}\n", "is not a valid user name"),
+        ("actions:\n  m: {run: 'true', user: ''}\n", "must not be empty"),
+    ):
+        with pytest.raises(ConfigError, match=problem):
+            load_rule_set([write_rules(tmp_path, bad)])

@@ -295,6 +295,7 @@ class Executor:
                 step.command,
                 description=f"smartrestart action {step.actions[0]}",
                 working_directory=self.options.working_directory,
+                user=step.user,
                 environment=(
                     f"SMARTRESTART_ACTION={step.actions[0]}",
                     f"SMARTRESTART_RUN_ID={self.options.run_id}",

@@ -35,6 +35,7 @@ class Step:
     unit: str | None = None
     mode: Mode | None = None
     command: tuple[str, ...] | None = None
+    user: str | None = None  # the account a command runs as (None: root)
 
     @property
     def label(self) -> str:
@@ -91,7 +92,13 @@ def _group_steps(
     for action in actions:
         if action.run:
             steps.append(
-                Step(StepKind.RUN, (action.name,), triggers[action.name], command=action.run)
+                Step(
+                    StepKind.RUN,
+                    (action.name,),
+                    triggers[action.name],
+                    command=action.run,
+                    user=action.user,
+                )
             )
         elif action.units:
             for unit in action.units:

@@ -1,11 +1,14 @@
 """On-disk cache of scan results, so a warm run re-reads only files that changed.
 
-One file per source root under ``$XDG_CACHE_HOME/smartrestart`` (or
+One file per source root under ``$XDG_CACHE_HOME/smartrestart`` (as root:
+``/var/cache/smartrestart``, whatever the environment says; or
 ``--cache-dir``), in ``marshal`` format: the fastest loader the standard
 library has for plain tuples and dicts. An entry is reused while the file's
 size, mtime and inode are unchanged; files modified within the last
 :data:`~smartrestart.importgraph.walk.RACY_SECONDS` are never trusted.
 A cache that cannot be read or written is ignored: it only ever costs speed.
+A cache another user could write is ignored too (see :func:`untrusted`): a
+poisoned graph hides importers, so a unit would silently not restart.
 """
 
 from __future__ import annotations
@@ -44,9 +47,36 @@ class RootCache:
     importers: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
+ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
+
+
 def default_cache_dir() -> Path:
+    """Root's cache never follows an environment an unprivileged caller may have set."""
+    if os.geteuid() == 0:
+        return ROOT_CACHE_DIR
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "smartrestart"
+
+
+def untrusted(cache_dir: Path) -> str | None:
+    """Why the cache under ``cache_dir`` must not be used, or None.
+
+    Only this process's own user may be able to write the directory, the
+    directories above it, and the cache files in it.
+    """
+    from smartrestart.trust import TrustPolicy, untrusted_directory, untrusted_reason
+
+    mine = TrustPolicy.for_invoker()  # root and ourselves: no trusted_owners for a cache
+    existing = cache_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # not made yet: where it would be made must be ours
+    reason = untrusted_directory(existing, mine)
+    if reason is None and cache_dir.is_dir():
+        for entry in cache_dir.iterdir():
+            problem = untrusted_reason(entry, mine)
+            if problem:
+                return f"{entry}: {problem}"
+    return reason
 
 
 def cache_file(cache_dir: Path, root: str) -> Path:
@@ -89,7 +119,7 @@ def store(path: Path, cache: RootCache) -> bool:
         }
     )
     try:
-        write_file(path, payload, mode=0o600, create_dirs=True, durable=False)
+        write_file(path, payload, mode=0o600, create_dirs=True, dir_mode=0o700, durable=False)
     except OSError:
         return False
     return True

@@ -55,6 +55,8 @@ class ImportGraph:
     stats: BuildStats = field(default_factory=BuildStats)
     # Paths under a root that could not be listed or examined -> why.
     unreadable: dict[str, str] = field(default_factory=dict)
+    # Why the cache was not used or was rebuilt, for the user to see.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> dict[str, str]:
@@ -162,6 +164,12 @@ def build_graph(
     seen: set[str] = set()
     parts: list[RootGraph] = []
     unreadable: dict[str, str] = {}
+    notes: list[str] = []
+    if cache_dir is not None:
+        reason = graph_cache.untrusted(cache_dir)
+        if reason:
+            notes.append(f"import cache {cache_dir} not used (rebuilt in memory): {reason}")
+            cache_dir = None
     for directory in root_dirs:
         root = detect_source_root(Path(os.path.realpath(directory)))
         try:
@@ -171,8 +179,8 @@ def build_graph(
                 raise
             # Well-formed marshal data of the wrong shape: a cache from a
             # foreign writer. It only ever costs speed, so scan afresh.
-            damaged = str(graph_cache.cache_file(cache_dir, str(root.path)))
-            unreadable[damaged] = "a damaged import cache, ignored and rebuilt"
+            damaged = graph_cache.cache_file(cache_dir, str(root.path))
+            notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
             part = _build_root(root, set(seen), None, include_type_checking, stats, unreadable)
         seen.update(part.entries)
         parts.append(part)
@@ -185,7 +193,9 @@ def build_graph(
                 importers.setdefault(module, []).extend(files)
     stats.files = sum(len(part.entries) for part in parts)
     stats.seconds = time.perf_counter() - started
-    return ImportGraph(parts=tuple(parts), importers=importers, stats=stats, unreadable=unreadable)
+    return ImportGraph(
+        parts=tuple(parts), importers=importers, stats=stats, unreadable=unreadable, notes=notes
+    )
 
 
 def _build_root(

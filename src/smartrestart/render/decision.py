@@ -42,6 +42,7 @@ def action_json(action: Action) -> dict[str, Any]:
         "units": list(action.units),
         "mode": action.mode.value if action.units else None,
         "run": list(action.run) if action.run else None,
+        "user": action.user,
         "description": action.description,
     }
 
@@ -103,7 +104,8 @@ def explain(outcome: DecideOutcome) -> str:
         if action.units:
             target = f" ({action.mode.value} {', '.join(action.units)})"
         elif action.run:
-            target = f" (run {' '.join(action.run)})"
+            as_user = f" as {action.user}" if action.user else ""
+            target = f" (run{as_user} {' '.join(action.run)})"
         out.append(f"{action.name} [order {action.order}]{target}")
         for reason in decided.reasons:
             why = (

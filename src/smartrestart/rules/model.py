@@ -39,6 +39,7 @@ class Action(NamedTuple):
     mode: Mode = Mode.RESTART
     run: tuple[str, ...] | None = None
     description: str | None = None
+    user: str | None = None  # run: as this user (systemd's User=) instead of root
 
     @property
     def sort_key(self) -> tuple[int, str]:

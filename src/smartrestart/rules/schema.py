@@ -2,7 +2,7 @@
 
 A strict superset of the original smart-restart ``restart-rules.yaml``: every
 file it accepted keeps its meaning, and the keys ``apply`` and ``generate``
-need (``units``, ``mode``, ``run``, ``description``, ``budgets``) are part of
+need (``units``, ``mode``, ``run``, ``user``, ``description``, ``budgets``) are part of
 the schema, so they never trip the unknown-key check.
 """
 
@@ -41,11 +41,13 @@ if TYPE_CHECKING:
     from smartrestart.budget.model import Budget
 
 TOP_LEVEL_KEYS = ("actions", "rules", "fallback", "budgets")
-ACTION_KEYS = ("order", "units", "mode", "run", "description")
+ACTION_KEYS = ("order", "units", "mode", "run", "user", "description")
 RULE_KEYS = ("pattern", "actions")
 
 # Action names are printed one per line and used in journal fields.
 _ACTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+-]*\Z")
+# systemd's valid_user_group_name() in its relaxed form, or a numeric uid.
+_USER_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?|[0-9]{1,10})\Z")
 
 
 class _Partial:
@@ -136,6 +138,7 @@ def _parse_action(name: str, value: Any, where: Location) -> Action:
             "an action has either 'units' or 'run', not both",
             hint="split it into two actions and order them",
         )
+    user = _parse_user(spec, context, has_run=run is not None)
     description = None
     if "description" in spec:
         description = require_str(
@@ -148,6 +151,7 @@ def _parse_action(name: str, value: Any, where: Location) -> Action:
         units=units,
         mode=mode,
         run=run,
+        user=user,
         description=description,
     )
 
@@ -174,6 +178,22 @@ def _parse_units(spec: YamlMap, context: str) -> tuple[str, ...]:
             raise ConfigError(unit_where, name, f"{unit!r} is listed twice")
         units.append(unit)
     return tuple(units)
+
+
+def _parse_user(spec: YamlMap, context: str, *, has_run: bool) -> str | None:
+    """``user:``: the account a ``run:`` command runs as (``User=``); root when absent."""
+    if "user" not in spec:
+        return None
+    where = spec.location_of("user")
+    field = f"{context}.user"
+    if not has_run:
+        raise ConfigError(where, field, "has no effect without 'run'")
+    value = spec["user"]
+    user = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    user = require_str(user, where, field)
+    if not _USER_NAME.match(user):
+        raise ConfigError(where, field, f"{user!r} is not a valid user name or uid")
+    return user
 
 
 def _parse_run(value: Any, where: Location, name: str) -> tuple[str, ...]:

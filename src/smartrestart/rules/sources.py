@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smartrestart.errors import UsageError
+from smartrestart.trust import load_policy, require_trusted
 
 # Highest precedence first, as in systemd's conf-files lookup.
 FRAGMENT_DIRS = (
@@ -69,10 +70,12 @@ def _dev_null_rdev() -> int:
 
 
 def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> list[Path]:
-    """Explicit files first (in the given order), then the fragments.
+    """Explicit files first (in the given order), then the fragments; each one trusted.
 
     Without ``--rules``, ``restart-rules.yaml`` in the working directory is read
-    when present, as the original smart-restart did.
+    when present, as the original smart-restart did. A file that a user other
+    than root, the invoker or a trusted owner could change is refused
+    (:mod:`smartrestart.trust`): the rules say what root runs.
     """
     files = [cwd / path for path in explicit]  # absolute: locations name the real file
     default = cwd / DEFAULT_RULES_FILE
@@ -85,4 +88,7 @@ def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> lis
             f"no rules: give --rules FILE, create {DEFAULT_RULES_FILE} here, "
             f"or put *.yaml fragments in {dirs}"
         )
+    policy = load_policy(config_root)
+    for path in files:
+        require_trusted(path, policy, what="the rules file")
     return files

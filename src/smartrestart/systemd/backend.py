@@ -99,8 +99,12 @@ class SystemdBackend(Protocol):
         description: str,
         working_directory: str,
         environment: Sequence[str] = (),
+        user: str | None = None,
     ) -> str:
-        """Start a transient ``Type=oneshot`` service running ``argv``; return its job path."""
+        """Start a transient ``Type=oneshot`` service running ``argv``; return its job path.
+
+        ``user`` runs it as that account (``User=``) instead of root.
+        """
 
     def start_timer(self, name: str, after_usec: int, *, description: str) -> str:
         """Start a transient ``.timer`` that fires once, ``after_usec`` from now.

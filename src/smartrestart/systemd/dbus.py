@@ -40,6 +40,7 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "RemainAfterExit": b"b",
     "ExecStart": b"a(sasb)",
     "WorkingDirectory": b"s",
+    "User": b"s",
     "Environment": b"as",
     "CollectMode": b"s",
     "TimersMonotonic": b"a(st)",
@@ -287,9 +288,10 @@ class PystemdBackend:
         description: str,
         working_directory: str,
         environment: Sequence[str] = (),
+        user: str | None = None,
     ) -> str:
         command = [(argv[0].encode(), [a.encode() for a in argv], False)]
-        properties = {
+        properties: dict[str, Any] = {
             "Description": description.encode(),
             "Type": b"oneshot",
             "RemainAfterExit": False,
@@ -297,6 +299,8 @@ class PystemdBackend:
             "WorkingDirectory": working_directory.encode(),
             "Environment": [e.encode() for e in environment],
         }
+        if user is not None:
+            properties["User"] = user.encode()
         args = [
             *apply_signature(b"ss", [name.encode(), b"fail"]),
             *_properties(properties),
