@@ -59,9 +59,8 @@ Exit codes:
 @click.option(
     "--lock-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("/run/lock/smartrestart.lock"),
-    show_default=True,
-    help="The host-wide lock that keeps applies from overlapping.",
+    help="The host-wide lock that keeps applies from overlapping. Default: "
+    "/run/smartrestart/apply.lock as root, else $XDG_RUNTIME_DIR/smartrestart/apply.lock.",
 )
 def apply_command(
     request: DecideRequest,
@@ -70,7 +69,7 @@ def apply_command(
     timeout: float,
     keep_going: bool,
     wait_lock: float,
-    lock_file: Path,
+    lock_file: Path | None,
 ) -> None:
     """Decide which actions the changed PATHS need, then act on their units.
 
@@ -132,7 +131,7 @@ def _act(
     timeout: float,
     keep_going: bool,
     wait_lock: float,
-    lock_file: Path,
+    lock_file: Path | None,
 ) -> None:
     """Lock, connect, run the plan, log start and end to the journal."""
     from smartrestart.apply.executor import ApplyOptions, Executor
