@@ -15,6 +15,12 @@ from typing import BinaryIO, NamedTuple
 from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
 
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# A repository's own configuration must not make git run a program for us
+# (core.fsmonitor runs one on many commands); git itself refuses, as root, a
+# repository another user owns unless safe.directory says otherwise.
+GIT = ["git", "-c", "core.fsmonitor=false"]
+
 
 class ChangeSources(NamedTuple):
     """The inputs a user gave; any combination, stdin only when nothing else is.
@@ -58,11 +64,15 @@ def split_stdin(data: bytes, *, null_separated: bool) -> list[str]:
 
 
 def _run(argv: list[str], cwd: str, what: str) -> str:
+    import os
     import subprocess  # only --git and --from-dpkg need it; decide starts faster without
 
+    env = None
+    if os.geteuid() == 0:  # root finds git and dpkg-query where the system put them
+        env = {**os.environ, "PATH": SYSTEM_PATH}
     try:
         completed = subprocess.run(
-            argv, cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL, check=False
+            argv, cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL, env=env, check=False
         )
     except FileNotFoundError:
         raise UsageError(f"{what}: {argv[0]} is not installed") from None
@@ -87,9 +97,9 @@ def git_changes(revision_range: str, cwd: WorkingDirectory) -> list[str]:
         raise UsageError("--git: the revision range is empty (an unset variable?)")
     if revision_range.startswith("-"):
         raise UsageError(f"--git: {revision_range!r} is not a revision range")
-    top = _run(["git", "rev-parse", "--show-toplevel"], cwd.physical, "--git").strip()
+    top = _run([*GIT, "rev-parse", "--show-toplevel"], cwd.physical, "--git").strip()
     listing = _run(
-        ["git", "diff", "--name-only", "--no-renames", "-z", revision_range, "--"],
+        [*GIT, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", revision_range, "--"],
         cwd.physical,
         "--git",
     )
