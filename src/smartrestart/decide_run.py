@@ -35,6 +35,8 @@ class DecideRequest(NamedTuple):
     cache_dir: Path | None = None
     include_type_checking: bool = False
     sources: ChangeSources = ChangeSources()
+    # Build import chains (for --explain and --json): costs time per added file.
+    chains: bool = False
 
 
 class DecideOutcome(NamedTuple):
@@ -77,11 +79,16 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
         include_type_checking=request.include_type_checking,
     )
     absolute = [cwd.absolute(path) for path in changed]
-    chains = {
-        cwd.relative(added): tuple(cwd.relative(step) for step in chain)
-        for added, chain in graph.expand(absolute).items()
-    }
-    chains = {added: chain for added, chain in sorted(chains.items()) if added not in changed}
+    expansion = graph.expand(absolute)
+    if request.chains:
+        chains = {
+            cwd.relative(added): tuple(cwd.relative(step) for step in chain)
+            for added, chain in expansion.chains().items()
+        }
+    else:
+        chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
+    known = set(changed)
+    chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
     warnings = (
         graph.notes
         + _graph_warnings(graph.problems, cwd)

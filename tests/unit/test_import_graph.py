@@ -19,8 +19,9 @@ def graph_of(root: Path, *, cache: Path | None = None, type_checking: bool = Fal
 
 
 def added(graph: ImportGraph, root: Path, *changed: str) -> set[str]:
-    chains = graph.expand([str(root / c) for c in changed])
-    return {os.path.relpath(p, root) for p in chains}
+    expansion = graph.expand([str(root / c) for c in changed])
+    assert set(expansion.paths()) == set(expansion.chains())
+    return {os.path.relpath(p, root) for p in expansion.paths()}
 
 
 def test_linear_chain(tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_linear_chain(tmp_path: Path) -> None:
     )
     graph = graph_of(tmp_path)
     assert added(graph, tmp_path, "pkg/c.py") == {"pkg/a.py", "pkg/b.py"}
-    chain = graph.expand([str(tmp_path / "pkg/c.py")])[str(tmp_path / "pkg/a.py")]
+    chain = graph.expand([str(tmp_path / "pkg/c.py")]).chains()[str(tmp_path / "pkg/a.py")]
     assert [os.path.relpath(p, tmp_path) for p in chain] == ["pkg/c.py", "pkg/b.py", "pkg/a.py"]
 
 
@@ -324,9 +325,11 @@ def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.Monkey
     parallel = graph_of(tmp_path)
     import smartrestart.importgraph.parallel as parallel_module
 
-    monkeypatch.setattr(parallel_module, "_parallel_allowed", lambda: False)
+    monkeypatch.setattr(parallel_module, "parallel_allowed", lambda: False)
     serial = graph_of(tmp_path)
-    assert parallel.importers == serial.importers
+    assert parallel.parts[0].index == serial.parts[0].index
+    assert parallel.stats.by_child > 100 and not parallel.stats.child_failed
+    assert serial.stats.by_child == 0
 
 
 modules = st.integers(min_value=0, max_value=7)
@@ -408,6 +411,7 @@ def test_a_symlink_loop_is_reported_without_hiding_its_directory(tmp_path: Path)
 
 def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) -> None:
     import marshal
+    from array import array
 
     from smartrestart.importgraph import cache as graph_cache
 
@@ -421,17 +425,33 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     cache = tmp_path / "cache"
     graph_of(tmp_path / "src", cache=cache)
     (path,) = cache.iterdir()
-    data = marshal.loads(path.read_bytes())
-    assert data["importers"]["runtime"]["pkg.a"] == [str(tmp_path / "src/pkg/b.py")]
+    raw = path.read_bytes()
+    assert raw[:4] == graph_cache.MAGIC
+    size = int.from_bytes(raw[4:12], "little")
+    header, deps = marshal.loads(raw[12 : 12 + size]), raw[12 + size :]
+    names, flat, bounds = header["indexes"]["runtime"]
+    assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
+
+    def written(changed: dict[str, object], deps_blob: bytes = deps) -> None:
+        blob = marshal.dumps({**header, **changed})
+        path.write_bytes(graph_cache.MAGIC + len(blob).to_bytes(8, "little") + blob + deps_blob)
+
     for variant in (
-        {**data, "files": dict.fromkeys(data["files"], (1, 2))},  # entries cut short
-        {**data, "files": []},  # a list where a mapping belongs
-        {**data, "importers": {"runtime": {"pkg.a": 7}}},  # importers that are no list
+        {"files": header["files"][:1]},  # fewer files than stat entries
+        {"files": tuple(header["files"])},  # a tuple where a list belongs
+        {"indexes": {"runtime": (names, array("i", [7] * len(flat)).tobytes(), bounds)}},
+        {"indexes": {"runtime": (names, flat, b"")}},  # offsets cut short
+        {"stats": b"\x00" * 5},  # not a whole number of integers
     ):
-        path.write_bytes(marshal.dumps(variant))
+        written(variant)
         graph = graph_of(tmp_path / "src", cache=cache)
-        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
-    assert data["format"] == graph_cache.CACHE_FORMAT
+        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}, variant
+    # Dependency lists that do not unpack, met when a file changed: rebuilt, and said so.
+    written({}, deps_blob=b"garbage")
+    (tmp_path / "src/pkg/a.py").write_text("X = 2\n")
+    graph = graph_of(tmp_path / "src", cache=cache)
+    assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
+    assert any("is damaged: ignored and rebuilt" in note for note in graph.notes)
 
 
 def test_a_cache_another_user_could_write_is_not_used(tmp_path: Path) -> None:

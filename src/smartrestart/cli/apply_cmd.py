@@ -87,7 +87,7 @@ def apply_command(
 
     started = time.monotonic()
     cwd = WorkingDirectory.current()
-    outcome = run_decide(request, sys.stdin.buffer, cwd)
+    outcome = run_decide(request._replace(chains=as_json), sys.stdin.buffer, cwd)
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)
     plan = build_plan(outcome.decision)

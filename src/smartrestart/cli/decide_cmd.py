@@ -54,6 +54,7 @@ def decide_command(
 
     if as_json and explain:
         raise click.UsageError("--json and --explain are exclusive")
+    request = request._replace(chains=as_json or explain)  # chains cost: only when shown
     outcome = run_decide(request, sys.stdin.buffer, WorkingDirectory.current())
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)

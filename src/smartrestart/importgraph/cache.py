@@ -2,10 +2,17 @@
 
 One file per source root under ``$XDG_CACHE_HOME/smartrestart`` (as root:
 ``/var/cache/smartrestart``, whatever the environment says; or
-``--cache-dir``), in ``marshal`` format: the fastest loader the standard
-library has for plain tuples and dicts. An entry is reused while the file's
-size, mtime and inode are unchanged; files modified within the last
+``--cache-dir``). A file is reused while its size, mtime and inode are
+unchanged; files modified within the last
 :data:`~smartrestart.importgraph.walk.RACY_SECONDS` are never trusted.
+
+The layout is compact because loading it is most of a warm run: paths
+relative to the root, the three stat numbers of every file in one integer
+array, the importer index as module names plus integer arrays of file
+positions, all in one ``marshal`` blob (the fastest loader the standard
+library has). The files' dependency lists, needed only when something
+changed, follow as a second blob that a warm run never unpacks.
+
 A cache that cannot be read or written is ignored: it only ever costs speed.
 A cache another user could write is ignored too (see :func:`untrusted`): a
 poisoned graph hides importers, so a unit would silently not restart.
@@ -13,41 +20,77 @@ poisoned graph hides importers, so a unit would silently not restart.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
-from dataclasses import dataclass, field
+from array import array
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smartrestart.atomicfile import write_file
-from smartrestart.importgraph.scanner import SCANNER_VERSION
 from smartrestart.importgraph.walk import DirListing
 from smartrestart.regularfile import read_regular
 
-CACHE_FORMAT = (5, SCANNER_VERSION, sys.version_info[:2])
-
-# path -> (size, mtime_ns, inode, problem, module, is_package,
-#          runtime dependencies, dependencies under TYPE_CHECKING only)
-FileEntry = tuple[int, int, int, str | None, str, bool, tuple[str, ...], tuple[str, ...]]
-FILE_ENTRY_FIELDS = 8
+# Bump when the scanner reads any file differently, so old caches are not reused.
+SCANNER_EPOCH = 3
+CACHE_FORMAT = (6, SCANNER_EPOCH, sys.version_info[:2])
+MAGIC = b"SRIG"
 MAX_CACHE_BYTES = 512 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class RootCache:
-    """Cached state of one source root; only valid for the same import roots."""
-
-    layout: tuple[str, ...]
-    dirs: dict[str, DirListing] = field(default_factory=dict)
-    files: dict[str, FileEntry] = field(default_factory=dict)
-    # "runtime" or "all" (TYPE_CHECKING imports included) -> module -> importers;
-    # valid only while ``files`` is exactly what the last run saw.
-    importers: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-
-
 ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
+# A stat triple that matches no file: an entry to scan again next time.
+UNTRUSTED = -1
+
+if TYPE_CHECKING:
+    # module name -> positions of the files that import it
+    Index = dict[str, array[int]]
+# Per file: (runtime dependencies, dependencies under TYPE_CHECKING only).
+Dependencies = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+class RootCache:
+    """What one root's cache holds; every field in the order of ``files``."""
+
+    __slots__ = (
+        "_dependencies",
+        "_deps_blob",
+        "files",
+        "indexes",
+        "layout",
+        "listings",
+        "modules",
+        "packages",
+        "problems",
+        "stats",
+    )
+
+    def __init__(self, layout: tuple[str, ...]) -> None:
+        self.layout = layout
+        self.listings: dict[str, DirListing] = {}
+        self.files: list[str] = []
+        self.stats = array("q")  # size, mtime_ns, inode of each file, flat
+        self.modules: list[str] = []  # "" where a file has no module name
+        self.packages = bytearray()  # 1 where the file is a package's __init__.py
+        self.problems: dict[int, str] = {}
+        self.indexes: dict[str, Index] = {}  # "runtime" or "all" -> index
+        self._dependencies: list[Dependencies] | None = []
+        self._deps_blob: bytes = b""
+
+    @property
+    def dependencies(self) -> list[Dependencies]:
+        """Unpacked on first use: only a run that saw a change needs them."""
+        if self._dependencies is None:
+            try:
+                data: Any = marshal.loads(self._deps_blob)
+            except (EOFError, TypeError) as exc:
+                raise ValueError(f"damaged dependency lists: {exc}") from None
+            if not isinstance(data, list) or len(data) != len(self.files):
+                raise ValueError("damaged dependency lists")
+            self._dependencies = data
+        return self._dependencies
+
+    @dependencies.setter
+    def dependencies(self, value: list[Dependencies]) -> None:
+        self._dependencies = value
 
 
 def default_cache_dir() -> Path:
@@ -58,15 +101,24 @@ def default_cache_dir() -> Path:
     return Path(base) / "smartrestart"
 
 
+def cache_file(cache_dir: Path, root: str) -> Path:
+    """One file per root, named after it (no hashing module to import)."""
+    import zlib
+
+    readable = "".join(c if c.isalnum() else "_" for c in root.strip("/"))[-80:]
+    checksum = zlib.crc32(root.encode("utf-8", "surrogateescape"))
+    return cache_dir / f"graph-{readable}-{checksum:08x}.cache"
+
+
 def untrusted(cache_dir: Path) -> str | None:
     """Why the cache under ``cache_dir`` must not be used, or None.
 
-    Only this process's own user may be able to write the directory, the
-    directories above it, and the cache files in it.
+    Only root and this process's own user may be able to write the directory,
+    the directories above it, and the cache files in it.
     """
     from smartrestart.trust import TrustPolicy, untrusted_directory, untrusted_reason
 
-    mine = TrustPolicy.for_invoker()  # root and ourselves: no trusted_owners for a cache
+    mine = TrustPolicy.for_invoker()  # no trusted_owners for a cache
     existing = cache_dir
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent  # not made yet: where it would be made must be ours
@@ -79,45 +131,91 @@ def untrusted(cache_dir: Path) -> str | None:
     return reason
 
 
-def cache_file(cache_dir: Path, root: str) -> Path:
-    digest = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:24]
-    return cache_dir / f"graph-{digest}.marshal"
-
-
 def load(path: Path, layout: tuple[str, ...]) -> RootCache:
-    """The cache at ``path`` if it was made by this version for ``layout``, else an empty one."""
+    """The cache at ``path`` if this version wrote it for ``layout``, else an empty one."""
     try:
-        # marshal.load() on a stream reads in tiny pieces; one read is 15x faster.
-        data: Any = marshal.loads(read_regular(path, MAX_CACHE_BYTES, follow_symlinks=False))
-    except (OSError, EOFError, ValueError, TypeError):
+        raw = read_regular(path, MAX_CACHE_BYTES, follow_symlinks=False)
+    except OSError:
         return RootCache(layout)
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != CACHE_FORMAT
-        or data.get("layout") != layout
-        or not all(isinstance(data.get(key), dict) for key in ("dirs", "files", "importers"))
-        or not all(type(e) is tuple and len(e) == FILE_ENTRY_FIELDS for e in data["files"].values())
-        or not all(type(e) is tuple and len(e) == 3 for e in data["dirs"].values())
-        or not all(
-            type(index) is dict and all(type(files) is list for files in index.values())
-            for index in data["importers"].values()
-        )
+    if raw[:4] != MAGIC:
+        return RootCache(layout)
+    size = int.from_bytes(raw[4:12], "little")
+    try:
+        data: Any = marshal.loads(raw[12 : 12 + size])
+        return _validated(data, layout, raw[12 + size :])
+    except (EOFError, ValueError, TypeError, KeyError):
+        return RootCache(layout)
+
+
+def _validated(data: Any, layout: tuple[str, ...], deps_blob: bytes) -> RootCache:
+    """The header's fields, type-checked: a foreign writer's data must not reach the graph."""
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return RootCache(layout)
+    if data.get("layout") != layout:
+        return RootCache(layout)
+    cache = RootCache(layout)
+    files, modules, packages = data["files"], data["modules"], data["packages"]
+    stats = array("q", data["stats"])
+    count = len(files)
+    if not (
+        type(files) is list
+        and type(modules) is list
+        and type(packages) is bytes
+        and len(modules) == count
+        and len(packages) == count
+        and len(stats) == 3 * count
+        and type(data["listings"]) is dict
+        and type(data["problems"]) is dict
+        and type(data["indexes"]) is dict
     ):
         return RootCache(layout)
-    return RootCache(layout, dirs=data["dirs"], files=data["files"], importers=data["importers"])
+    cache.listings = data["listings"]
+    cache.files = files
+    cache.stats = stats
+    cache.modules = modules
+    cache.packages = bytearray(packages)
+    cache.problems = data["problems"]
+    for mode, (names, flat, bounds) in data["indexes"].items():
+        cache.indexes[mode] = _index_from(names, array("i", flat), array("i", bounds), count)
+    cache._dependencies = None
+    cache._deps_blob = deps_blob
+    return cache
+
+
+def _index_from(names: Any, flat: array[int], bounds: array[int], count: int) -> Index:
+    if type(names) is not list or len(bounds) != len(names) + 1 or bounds[-1] != len(flat):
+        raise ValueError("damaged index")
+    if flat and not 0 <= min(flat) <= max(flat) < count:
+        raise ValueError("damaged index")
+    return {name: flat[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
 
 def store(path: Path, cache: RootCache) -> bool:
     """Write the cache; False (and no exception) when the directory is not writable."""
-    payload = marshal.dumps(
+    indexes: dict[str, tuple[list[str], bytes, bytes]] = {}
+    for mode, index in cache.indexes.items():
+        names = list(index)
+        flat = array("i")
+        bounds = array("i", [0])
+        for name in names:
+            flat.extend(index[name])
+            bounds.append(len(flat))
+        indexes[mode] = (names, flat.tobytes(), bounds.tobytes())
+    header = marshal.dumps(
         {
             "format": CACHE_FORMAT,
             "layout": cache.layout,
-            "dirs": cache.dirs,
+            "listings": cache.listings,
             "files": cache.files,
-            "importers": cache.importers,
+            "stats": cache.stats.tobytes(),
+            "modules": cache.modules,
+            "packages": bytes(cache.packages),
+            "problems": cache.problems,
+            "indexes": indexes,
         }
     )
+    deps = marshal.dumps(cache.dependencies)
+    payload = b"".join((MAGIC, len(header).to_bytes(8, "little"), header, deps))
     try:
         write_file(path, payload, mode=0o600, create_dirs=True, dir_mode=0o700, durable=False)
     except OSError:

@@ -1,144 +1,258 @@
 """The reverse import graph of one or more source roots, and expansion through it.
 
-``importers[module]`` lists the files whose imports depend on ``module``. Edges
-are keyed by module *name*, not by file, so a file deleted in the diff still
-expands: its old module name is computed from its path, and whoever imported
-that name is found.
+Each root keeps its files as positions into flat tables (see
+:mod:`smartrestart.importgraph.cache`): an index maps a module *name* to the
+positions of the files that import it. Keying edges by name means a file
+deleted in the diff still expands: its old module name is computed from its
+path, and whoever imported that name is found. Expansion works on positions
+and turns only the files it adds into paths; import chains are built only
+when asked for (``--explain``, ``--json``), so the cost of a run grows with
+the files added, not with the length of the chains.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+from array import array
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from smartrestart.importgraph import cache as graph_cache
 from smartrestart.importgraph.layout import SourceRoot, detect_source_root
 from smartrestart.importgraph.modules import dependencies, module_name
-from smartrestart.importgraph.parallel import ParallelScanner
-from smartrestart.importgraph.scanner import ImportRecord
-from smartrestart.importgraph.walk import RACY_SECONDS, DirListing, walk_python_files
+from smartrestart.importgraph.walk import RACY_SECONDS, walk_python_files
+
+if TYPE_CHECKING:
+    from smartrestart.importgraph.cache import Index
+    from smartrestart.importgraph.parallel import Described
 
 CONSERVATIVE_NOTE = (
     "treated as importing everything, since its imports could not be read with certainty"
 )
+RUNTIME, ALL = "runtime", "all"
 
-# Module-name index of one root: module -> importing files.
-Importers = dict[str, list[str]]
+# A file of the graph: (which root, position in that root's tables).
+Node = tuple[int, int]
 
 
-@dataclass(slots=True)
 class BuildStats:
-    files: int = 0
-    scanned: int = 0
-    from_cache: int = 0
-    seconds: float = 0.0
+    """How a graph was built: files seen, scanned (by whom) and reused."""
+
+    __slots__ = ("by_child", "child_failed", "files", "from_cache", "scanned", "seconds")
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.scanned = 0
+        self.from_cache = 0
+        self.by_child = 0  # of the scanned files, how many the forked child read
+        self.child_failed = False
+        self.seconds = 0.0
 
 
-@dataclass(slots=True)
 class RootGraph:
     """What one source root contributes: its files and its importer index."""
 
-    root: SourceRoot
-    entries: dict[str, graph_cache.FileEntry]
-    importers: Importers
-    modules: set[str]  # module names this root's own files provide
+    __slots__ = ("_position", "_provides", "index", "prefix", "root", "tables")
+
+    def __init__(self, root: SourceRoot, tables: graph_cache.RootCache, index: Index) -> None:
+        self.root = root
+        self.prefix = str(root.path).rstrip("/") + "/"
+        self.tables = tables
+        self.index = index
+        self._position: dict[str, int] | None = None
+        self._provides: set[str] | None = None
+
+    @property
+    def position(self) -> dict[str, int]:
+        if self._position is None:
+            self._position = {rel: i for i, rel in enumerate(self.tables.files)}
+        return self._position
+
+    @property
+    def provides(self) -> set[str]:
+        """Module names this root's own files provide."""
+        if self._provides is None:
+            self._provides = {m for m in self.tables.modules if m}
+        return self._provides
+
+    def path(self, position: int) -> str:
+        return self.prefix + self.tables.files[position]
 
 
-@dataclass(slots=True)
+class Expansion:
+    """The files an expansion added, in the order found, and how each was reached."""
+
+    __slots__ = ("_graph", "_parent", "order")
+
+    def __init__(self, graph: ImportGraph) -> None:
+        self._graph = graph
+        self._parent: dict[Node, Node | str] = {}
+        self.order: list[Node] = []
+
+    def paths(self) -> list[str]:
+        """Absolute paths of the added files."""
+        parts = self._graph.parts
+        return [parts[part].path(i) for part, i in self.order]
+
+    def chains(self) -> dict[str, tuple[str, ...]]:
+        """Added file -> import chain from a changed file to it (built on demand)."""
+        parts = self._graph.parts
+        result: dict[str, tuple[str, ...]] = {}
+        for node in self.order:
+            chain = [parts[node[0]].path(node[1])]
+            step: Node | str = node
+            while not isinstance(step, str):
+                step = self._parent[step]
+                chain.append(step if isinstance(step, str) else parts[step[0]].path(step[1]))
+            result[chain[0]] = tuple(reversed(chain))
+        return result
+
+
 class ImportGraph:
-    parts: tuple[RootGraph, ...]
-    importers: Importers = field(default_factory=dict)
-    stats: BuildStats = field(default_factory=BuildStats)
-    # Paths under a root that could not be listed or examined -> why.
-    unreadable: dict[str, str] = field(default_factory=dict)
-    # Why the cache was not used or was rebuilt, for the user to see.
-    notes: list[str] = field(default_factory=list)
+    __slots__ = ("notes", "parts", "stats", "unreadable")
+
+    def __init__(
+        self,
+        parts: tuple[RootGraph, ...],
+        stats: BuildStats,
+        unreadable: dict[str, str],
+        notes: list[str],
+    ) -> None:
+        self.parts = parts
+        self.stats = stats
+        # Paths under a root that could not be listed or examined -> why.
+        self.unreadable = unreadable
+        # Why the cache was not used or was rebuilt, for the user to see.
+        self.notes = notes
 
     @property
     def problems(self) -> dict[str, str]:
         """Files read with a problem; expansion treats them as importing everything."""
         return {
-            path: entry[3]
+            part.path(i): problem
             for part in self.parts
-            for path, entry in part.entries.items()
-            if entry[3] is not None
+            for i, problem in part.tables.problems.items()
         }
 
-    def locate(self, path: str) -> tuple[str, bool, RootGraph] | None:
-        """Module name, package flag and root of ``path``, whether it exists or was deleted."""
-        for part in self.parts:
-            entry = part.entries.get(path)
-            if entry is not None:
-                return (entry[4], entry[5], part) if entry[4] else None
+    def importers(self, module: str) -> list[str]:
+        """Absolute paths of the files whose imports depend on ``module``."""
+        return [part.path(i) for part in self.parts for i in part.index.get(module, ())]
+
+    def locate(self, path: str) -> tuple[str, bool, int] | None:
+        """Module name, package flag and root number of ``path``, existing or deleted."""
+        for number, part in enumerate(self.parts):
+            if not path.startswith(part.prefix):
+                continue
+            position = part.position.get(path[len(part.prefix) :])
+            if position is not None:
+                module = part.tables.modules[position]
+                return (module, bool(part.tables.packages[position]), number) if module else None
         if not path.endswith(".py"):
             return None
-        for part in self.parts:
+        for number, part in enumerate(self.parts):
             named = _name_in(part.root, path)
             if named is not None:
-                return named[0], named[1], part
+                return named[0], named[1], number
         return None
 
-    def expand(self, seeds: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Every transitive importer of ``seeds`` (absolute paths), with its import chain.
+    def expand(self, seeds: Iterable[str]) -> Expansion:
+        """Every transitive importer of ``seeds`` (absolute paths), breadth first.
 
-        The chain runs from a seed to the added file. A file is visited once,
-        so import cycles terminate.
+        A file is visited once, so import cycles terminate. Files whose imports
+        could not be read are added as soon as anything expands.
         """
-        seed_list = [s for s in dict.fromkeys(seeds) if s.endswith(".py")]
-        parent: dict[str, str] = {}
-        visited = set(seed_list)
-        queue = deque(seed_list)
-        problems = sorted(self.problems)
+        expansion = Expansion(self)
+        parent = expansion._parent
+        order = expansion.order
+        seed_nodes: set[Node] = set()
+        queue: deque[tuple[str, Node | None]] = deque()
+        for seed in dict.fromkeys(seeds):
+            if not seed.endswith(".py"):
+                continue
+            node = self._node_of(seed)
+            if node is not None:
+                seed_nodes.add(node)
+            queue.append((seed, node))
+        problems = [
+            (number, i) for number, part in enumerate(self.parts) for i in part.tables.problems
+        ]
         while queue:
-            current = queue.popleft()
-            located = self.locate(current)
+            label, node = queue.popleft()
+            located = self._located(label, node)
             if located is None:
                 continue
-            found = self._importers_of(current, *located)
+            found = self._importers_of(label, node, *located)
             if problems:  # conservative files depend on anything that changes
                 found.extend(problems)
                 problems = []
+            # Seeds are remembered by their path (which a deleted file still has).
+            came_from: Node | str = label if label else node  # type: ignore[assignment]
             for importer in found:
-                if importer not in visited:
-                    visited.add(importer)
-                    parent[importer] = current
-                    queue.append(importer)
-        chains: dict[str, tuple[str, ...]] = {}
-        for added in parent:
-            chain = [added]
-            while chain[-1] in parent:
-                chain.append(parent[chain[-1]])
-            chains[added] = tuple(reversed(chain))
-        return chains
+                if importer in seed_nodes or importer in parent:
+                    continue
+                parent[importer] = came_from
+                order.append(importer)
+                queue.append(("", importer))
+        return expansion
 
-    def _importers_of(self, path: str, module: str, is_package: bool, part: RootGraph) -> list[str]:
-        found: list[str] = []
-        for other in self.parts:
+    def _node_of(self, path: str) -> Node | None:
+        for number, part in enumerate(self.parts):
+            if path.startswith(part.prefix):
+                position = part.position.get(path[len(part.prefix) :])
+                if position is not None:
+                    return number, position
+        return None
+
+    def _located(self, label: str, node: Node | None) -> tuple[str, bool, int] | None:
+        if node is None:
+            return self.locate(label)  # a deleted file: its old module name
+        tables = self.parts[node[0]].tables
+        module = tables.modules[node[1]]
+        return (module, bool(tables.packages[node[1]]), node[0]) if module else None
+
+    def _importers_of(
+        self, label: str, node: Node | None, module: str, is_package: bool, number: int
+    ) -> list[Node]:
+        found: list[Node] = []
+        several = len(self.parts) > 1
+        for other_number, other in enumerate(self.parts):
+            positions = other.index.get(module)
+            if positions is None:
+                continue
             # Another root importing `module` means its own module of that
             # name when it has one; only otherwise is it ours.
-            if other is not part and module in other.importers and module in other.modules:
+            if several and other_number != number and module in other.provides:
                 continue
-            found.extend(other.importers.get(module, ()))
+            found.extend((other_number, i) for i in positions)
         if not is_package:
-            found.extend(self._script_siblings(path, module))
+            path = label if node is None else self.parts[node[0]].path(node[1])
+            found.extend(self._script_siblings(path, module, number))
         return found
 
-    def _script_siblings(self, path: str, module: str) -> list[str]:
+    def _script_siblings(self, path: str, module: str, number: int) -> list[Node]:
         """Files importing ``path`` by its bare name from the same script directory.
 
         A script run directly has its own directory first on ``sys.path``, so in
         a directory that is not a package, ``import helpers`` means the
         ``helpers.py`` next to it.
         """
-        directory = os.path.dirname(path)
-        stem = os.path.basename(path)[:-3]
-        if stem == module or os.path.isfile(os.path.join(directory, "__init__.py")):
+        part = self.parts[number]
+        relative = path[len(part.prefix) :] if path.startswith(part.prefix) else path
+        directory, _, name = relative.rpartition("/")
+        stem = name[:-3]
+        package_init = f"{directory}/__init__.py" if directory else "__init__.py"
+        if stem == module or package_init in part.position:
             return []
-        return [i for i in self.importers.get(stem, ()) if os.path.dirname(i) == directory]
+        files = part.tables.files
+        return [
+            (number, i)
+            for i in part.index.get(stem, ())
+            if files[i].rpartition("/")[0] == directory
+        ]
 
 
 def _name_in(root: SourceRoot, path: str) -> tuple[str, bool] | None:
@@ -161,8 +275,6 @@ def build_graph(
     """
     started = time.perf_counter()
     stats = BuildStats()
-    seen: set[str] = set()
-    parts: list[RootGraph] = []
     unreadable: dict[str, str] = {}
     notes: list[str] = []
     if cache_dir is not None:
@@ -170,158 +282,239 @@ def build_graph(
         if reason:
             notes.append(f"import cache {cache_dir} not used (rebuilt in memory): {reason}")
             cache_dir = None
-    for directory in root_dirs:
-        root = detect_source_root(Path(os.path.realpath(directory)))
+    mode = ALL if include_type_checking else RUNTIME
+    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
+    parts: list[RootGraph] = []
+    for number, root in enumerate(roots):
+        # A root inside an earlier one leaves the earlier one's files to it.
+        claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
+        build = _RootBuild(root, mode, stats, unreadable, claimed)
         try:
-            part = _build_root(root, set(seen), cache_dir, include_type_checking, stats, unreadable)
+            part = build.run(cache_dir)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             if cache_dir is None:
                 raise
-            # Well-formed marshal data of the wrong shape: a cache from a
-            # foreign writer. It only ever costs speed, so scan afresh.
+            # Well-formed data of the wrong shape: a cache from a foreign
+            # writer. It only ever costs speed, so scan afresh.
             damaged = graph_cache.cache_file(cache_dir, str(root.path))
             notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
-            part = _build_root(root, set(seen), None, include_type_checking, stats, unreadable)
-        seen.update(part.entries)
+            part = _RootBuild(root, mode, stats, unreadable, claimed).run(None)
         parts.append(part)
-    if len(parts) == 1:
-        importers = parts[0].importers
-    else:
-        importers = {}
-        for part in parts:
-            for module, files in part.importers.items():
-                importers.setdefault(module, []).extend(files)
-    stats.files = sum(len(part.entries) for part in parts)
+    stats.files = sum(len(part.tables.files) for part in parts)
     stats.seconds = time.perf_counter() - started
-    return ImportGraph(
-        parts=tuple(parts), importers=importers, stats=stats, unreadable=unreadable, notes=notes
+    return ImportGraph(tuple(parts), stats, unreadable, notes)
+
+
+def _nested(inner: SourceRoot, outer: SourceRoot) -> bool:
+    return inner.path != outer.path and (
+        inner.path.is_relative_to(outer.path) or outer.path.is_relative_to(inner.path)
     )
 
 
-def _build_root(
-    root: SourceRoot,
-    seen: set[str],
-    cache_dir: Path | None,
-    include_type_checking: bool,
-    stats: BuildStats,
-    unreadable: dict[str, str],
-) -> RootGraph:
-    root_str = str(root.path)
-    layout = tuple(str(r) for r in root.import_roots)
-    cache_path = graph_cache.cache_file(cache_dir, root_str) if cache_dir else None
-    cached = graph_cache.load(cache_path, layout) if cache_path else graph_cache.RootCache(layout)
-    entries: dict[str, graph_cache.FileEntry] = {}
-    to_scan: list[tuple[str, os.stat_result]] = []
-    prefixes = [r + os.sep for r in layout]
-    interned: dict[str, str] = {}
-    with ParallelScanner() as scanner:
+class _RootBuild:
+    """Building one root's tables: reuse what the cache says is unchanged, scan the rest."""
 
-        def check(paths: list[str]) -> None:
-            """Reuse cached entries of unchanged files; queue the rest for scanning."""
-            queued: list[str] = []
-            for path in paths:
-                if path in seen:
-                    continue
-                seen.add(path)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                entry = cached.files.get(path)
-                if (
-                    entry
-                    and entry[0] == st.st_size
-                    and entry[1] == st.st_mtime_ns
-                    and entry[2] == st.st_ino
-                ):
-                    entries[path] = entry
-                else:
-                    to_scan.append((path, st))
-                    queued.append(path)
-            if queued:
-                scanner.submit(queued)
+    def __init__(
+        self,
+        root: SourceRoot,
+        mode: str,
+        stats: BuildStats,
+        unreadable: dict[str, str],
+        claimed: list[str],
+    ) -> None:
+        self.root = root
+        self.root_path = str(root.path)
+        self.prefix = self.root_path.rstrip("/") + "/"
+        self.layout = tuple(str(r) for r in root.import_roots)
+        self.mode = mode
+        self.stats = stats
+        self.unreadable = unreadable
+        self.claimed = claimed
 
-        walked = walk_python_files(root_str, cached.dirs, check)
-        scanned = scanner.results()
-    unreadable.update(walked.unreadable)
-    stats.from_cache += len(entries)
-    stats.scanned += len(to_scan)
-    for (path, st), (imports, problem) in zip(to_scan, scanned, strict=True):
-        entries[path] = _new_entry(path, st, imports, problem, prefixes, interned)
-
-    mode = "all" if include_type_checking else "runtime"
-    unchanged = not to_scan and entries.keys() == cached.files.keys()
-    importers = cached.importers.get(mode) if unchanged else None
-    if importers is None:
-        importers = _index(entries, include_type_checking)
-    if cache_path is not None:
-        _refresh_cache(cache_path, cached, walked.listings, entries, mode, importers, unchanged)
-    modules = {entry[4] for entry in entries.values() if entry[4]}
-    return RootGraph(root=root, entries=entries, importers=importers, modules=modules)
-
-
-def _index(entries: dict[str, graph_cache.FileEntry], include_type_checking: bool) -> Importers:
-    importers: Importers = {}
-    for path, entry in entries.items():
-        deps = entry[6] + entry[7] if include_type_checking else entry[6]
-        for dep in deps:
-            files = importers.get(dep)
-            if files is None:
-                importers[dep] = [path]
-            else:
-                files.append(path)
-    return importers
-
-
-def _refresh_cache(
-    cache_path: Path,
-    cached: graph_cache.RootCache,
-    listings: dict[str, DirListing],
-    entries: dict[str, graph_cache.FileEntry],
-    mode: str,
-    importers: Importers,
-    unchanged: bool,
-) -> None:
-    """Store what is trustworthy: entries and listings older than the racy window."""
-    racy_after = (time.time() - RACY_SECONDS) * 1e9
-    files = {path: entry for path, entry in entries.items() if entry[1] < racy_after}
-    complete = len(files) == len(entries)
-    if unchanged and listings == cached.dirs and (mode in cached.importers or not complete):
-        return
-    fresh = graph_cache.RootCache(cached.layout, dirs=listings, files=files)
-    if complete:  # an index over racy files would be reused without re-checking them
-        fresh.importers = {mode: importers}
+    def run(self, cache_dir: Path | None) -> RootGraph:
+        cache_path = graph_cache.cache_file(cache_dir, self.root_path) if cache_dir else None
+        old = graph_cache.load(cache_path, self.layout) if cache_path else None
+        old = old or graph_cache.RootCache(self.layout)
+        walked = walk_python_files(self.root_path, old.listings)
+        self.unreadable.update(walked.unreadable)
+        files = walked.files
+        if self.claimed:
+            files = [f for f in files if not self._is_claimed(self.prefix + f)]
+        fresh, reused_from, to_scan, sizes = self._compare(files, old)
+        self.stats.from_cache += len(files) - len(to_scan)
+        self.stats.scanned += len(to_scan)
+        unchanged = not to_scan and fresh.files == old.files
         if unchanged:
-            fresh.importers.update(cached.importers)
-    graph_cache.store(cache_path, fresh)
+            fresh.modules, fresh.packages, fresh.problems = old.modules, old.packages, old.problems
+            index = old.indexes.get(self.mode)
+            if index is None:
+                fresh.dependencies = old.dependencies
+                index = _index(fresh.dependencies, self.mode)
+            fresh.indexes = {**old.indexes, self.mode: index}
+            if cache_path is not None and (
+                walked.listings != old.listings or self.mode not in old.indexes
+            ):
+                fresh.listings = walked.listings
+                fresh.dependencies = old.dependencies
+                graph_cache.store(cache_path, fresh)
+            return RootGraph(self.root, fresh, index)
+        self._fill(fresh, old, reused_from, to_scan, sizes)
+        index = self._updated_index(fresh, old, reused_from, to_scan)
+        fresh.indexes = {self.mode: index}
+        fresh.listings = walked.listings
+        if cache_path is not None:
+            graph_cache.store(cache_path, fresh)
+        return RootGraph(self.root, fresh, index)
+
+    def _is_claimed(self, path: str) -> bool:
+        return any(path.startswith(other.rstrip("/") + "/") for other in self.claimed)
+
+    def _compare(
+        self, files: list[str], old: graph_cache.RootCache
+    ) -> tuple[graph_cache.RootCache, list[int], list[int], list[int]]:
+        """Stat every file: which old entry each reuses (-1: none), which need a scan."""
+        fresh = graph_cache.RootCache(self.layout)
+        same_order = files == old.files
+        old_position = None if same_order else {rel: i for i, rel in enumerate(old.files)}
+        old_stats = old.stats
+        racy_after = int((time.time() - RACY_SECONDS) * 1e9)
+        stat, prefix = os.stat, self.prefix
+        kept: list[str] = []
+        stats = array("q")
+        reused_from: list[int] = []
+        to_scan: list[int] = []
+        sizes: list[int] = []
+        for rel in files:
+            try:
+                st = stat(prefix + rel)
+            except OSError:
+                continue  # gone since the walk
+            position = len(kept)
+            j = position if same_order else old_position.get(rel, -1)  # type: ignore[union-attr]
+            size, mtime, inode = st.st_size, st.st_mtime_ns, st.st_ino
+            if (
+                j >= 0
+                and old_stats[3 * j] == size
+                and old_stats[3 * j + 1] == mtime
+                and old_stats[3 * j + 2] == inode
+            ):
+                reused_from.append(j)
+            else:
+                reused_from.append(-1)
+                to_scan.append(position)
+                sizes.append(size)
+            kept.append(rel)
+            # A file changed within the racy window is scanned again next time.
+            stats.extend((size, mtime if mtime < racy_after else graph_cache.UNTRUSTED, inode))
+        # The same list object when nothing was added or removed: compared in no time.
+        fresh.files = old.files if same_order and len(kept) == len(files) else kept
+        fresh.stats = stats
+        return fresh, reused_from, to_scan, sizes
+
+    def _fill(
+        self,
+        fresh: graph_cache.RootCache,
+        old: graph_cache.RootCache,
+        reused_from: list[int],
+        to_scan: list[int],
+        sizes: list[int],
+    ) -> None:
+        """Module names, package flags, problems and dependencies of every file."""
+        from smartrestart.importgraph.parallel import scan_all
+
+        outcome = scan_all([self.prefix + fresh.files[i] for i in to_scan], sizes, self.describe)
+        self.stats.by_child += outcome.by_child
+        self.stats.child_failed = self.stats.child_failed or outcome.child_failed
+        scanned = dict(zip(to_scan, outcome.described, strict=True))
+        old_deps = old.dependencies if any(j >= 0 for j in reused_from) else []
+        modules: list[str] = []
+        packages = bytearray()
+        problems: dict[int, str] = {}
+        deps: list[graph_cache.Dependencies] = []
+        for position, j in enumerate(reused_from):
+            if j >= 0:
+                modules.append(old.modules[j])
+                packages.append(old.packages[j])
+                if j in old.problems:
+                    problems[position] = old.problems[j]
+                deps.append(old_deps[j])
+                continue
+            problem, module, is_package, runtime, typing_only = scanned[position]
+            modules.append(module)
+            packages.append(1 if is_package else 0)
+            if problem is not None:
+                problems[position] = problem
+            deps.append((runtime, typing_only))
+        fresh.modules, fresh.packages, fresh.problems = modules, packages, problems
+        fresh.dependencies = deps
+
+    def describe(self, path: str, records: Any, problem: str | None) -> Described:
+        """Module name and dependencies of a freshly scanned file (run in either process).
+
+        Dependency names repeat across files; interned, marshal writes each once.
+        """
+        relative = next((path[len(p) + 1 :] for p in self.layout if path.startswith(p + "/")), None)
+        named = module_name(PurePosixPath(relative)) if relative else None
+        if named is None:
+            return (problem, "", False, (), ())
+        module, is_package = named
+        runtime, typing_only = dependencies(records, module, is_package)
+        intern = sys.intern
+        return (
+            problem,
+            module,
+            is_package,
+            tuple(intern(d) for d in sorted(runtime)),
+            tuple(intern(d) for d in sorted(typing_only)),
+        )
+
+    def _updated_index(
+        self,
+        fresh: graph_cache.RootCache,
+        old: graph_cache.RootCache,
+        reused_from: list[int],
+        to_scan: list[int],
+    ) -> Index:
+        """The old index with only the changed files' edges redone, when files kept their places."""
+        old_index = old.indexes.get(self.mode)
+        same_places = len(reused_from) == len(old.files) and all(
+            j in (-1, position) for position, j in enumerate(reused_from)
+        )
+        if old_index is None or not same_places or len(to_scan) * 20 > len(fresh.files):
+            return _index(fresh.dependencies, self.mode)
+        index = dict(old_index)
+        old_deps, new_deps = old.dependencies, fresh.dependencies
+        for position in to_scan:
+            for module in _deps_of(old_deps[position], self.mode):
+                positions = index.get(module)
+                if positions is not None:
+                    kept = array("i", (i for i in positions if i != position))
+                    if kept:
+                        index[module] = kept
+                    else:
+                        del index[module]
+            for module in _deps_of(new_deps[position], self.mode):
+                positions = index.get(module)
+                index[module] = (
+                    array("i", sorted((*positions, position)))
+                    if positions
+                    else array("i", [position])
+                )
+        return index
 
 
-def _new_entry(
-    path: str,
-    st: os.stat_result,
-    imports: tuple[ImportRecord, ...],
-    problem: str | None,
-    prefixes: list[str],
-    interned: dict[str, str],
-) -> graph_cache.FileEntry:
-    """Cache entry of a freshly scanned file: its module name and dependencies.
+def _deps_of(dependencies: graph_cache.Dependencies, mode: str) -> tuple[str, ...]:
+    runtime, typing_only = dependencies
+    return runtime + typing_only if mode == ALL else runtime
 
-    Dependency names repeat across files; sharing one string object per name
-    lets marshal write each once, which keeps the cache small and fast to load.
-    """
-    relative = next((path[len(p) :] for p in prefixes if path.startswith(p)), None)
-    named = module_name(PurePosixPath(relative)) if relative else None
-    if named is None:
-        return (st.st_size, st.st_mtime_ns, st.st_ino, problem, "", False, (), ())
-    module, is_package = named
-    runtime, typing_only = dependencies(imports, module, is_package)
-    return (
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_ino,
-        problem,
-        module,
-        is_package,
-        tuple(interned.setdefault(d, d) for d in sorted(runtime)),
-        tuple(interned.setdefault(d, d) for d in sorted(typing_only)),
-    )
+
+def _index(all_dependencies: list[graph_cache.Dependencies], mode: str) -> Index:
+    lists: dict[str, list[int]] = {}
+    for position, deps in enumerate(all_dependencies):
+        for module in _deps_of(deps, mode):
+            files = lists.get(module)
+            if files is None:
+                lists[module] = [position]
+            else:
+                files.append(position)
+    return {module: array("i", positions) for module, positions in lists.items()}

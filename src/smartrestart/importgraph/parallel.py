@@ -1,34 +1,43 @@
-"""Scan files on both cores while the tree is still being walked.
+"""Scan files on both cores: one fork after the walk, results back through a memfd.
 
 ``multiprocessing`` would cost more to start (imports, pickling, a manager
-process) than the whole scan of a mid-sized tree, so this forks once and talks
-over two pipes: file names go to the child as the walk finds them, and the
-child sends its scan results back as one ``marshal`` blob at the end. The child
-starts working while the parent is still walking, so it takes the larger share.
+process) than the whole scan of a mid-sized tree. The walk is fast next to the
+scan, so it runs first; then one fork splits the files to scan by bytes, half
+each. The child describes its files completely (module name and dependencies,
+not just raw import records), writes one ``marshal`` blob to an anonymous
+in-memory file and exits; the parent never blocks on a pipe while it works,
+and reads the blob once it has finished its own half.
 
-It stays in-process for small trees, on one CPU, and when threads are running
-(``fork`` would copy their locks in whatever state they happen to be).
+It stays in-process for few files, on one CPU, and when threads are running
+(``fork`` would copy their locks in whatever state they happen to be). A child
+that fails is reported in the statistics, and its files are scanned in the
+parent: slower, never wrong.
 """
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import threading
-from types import TracebackType
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from smartrestart.importgraph.scanner import ScanResult, scan_source
 from smartrestart.regularfile import read_regular
 
-FORK_AFTER_FILES = 64
+FORK_AT_FILES = 64
 # Larger sources are not read (generated code, data in disguise): conservative instead.
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
-# Of the files found after the fork, the child takes CHILD_SHARE out of SHARE_OF.
-CHILD_SHARE, SHARE_OF = 2, 3
+
+# What a scan of one file becomes: (problem or None, module, is_package,
+# runtime dependencies, dependencies under TYPE_CHECKING only).
+Described = tuple[str | None, str, bool, tuple[str, ...], tuple[str, ...]]
+Describe = Callable[[str, Any, str | None], Described]
 
 
-def scan_file(path: str) -> ScanResult:
+def scan_file(path: str) -> tuple[Any, str | None]:
+    """Import records of one file, and a problem when they could not be read with certainty."""
+    from smartrestart.importgraph.scanner import scan_source  # only when something is scanned
+
     try:
         source = read_regular(path, MAX_SOURCE_BYTES)
     except OSError as exc:
@@ -37,101 +46,94 @@ def scan_file(path: str) -> ScanResult:
     return scan_source(source)
 
 
-def _parallel_allowed() -> bool:
+def parallel_allowed() -> bool:
     return (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
 
 
-class ParallelScanner:
-    """Collects files to scan; :meth:`results` returns their scans in submission order."""
+class ScanOutcome:
+    """The described files, in the order asked, and who did the work."""
 
-    def __init__(self, *, parallel: bool | None = None) -> None:
-        self._parallel = _parallel_allowed() if parallel is None else parallel
-        self._paths: list[str] = []
-        self._mine: list[int] = []  # indexes the parent scans
-        self._theirs: list[int] = []  # indexes sent to the child
-        self._child: tuple[int, int, int] | None = None  # pid, path pipe, result pipe
-        self._counter = 0
+    __slots__ = ("by_child", "child_failed", "described")
 
-    def __enter__(self) -> ParallelScanner:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._child is not None:  # error path: do not leave a child behind
-            pid, path_pipe, result_pipe = self._child
-            for fd in (path_pipe, result_pipe):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            os.waitpid(pid, 0)
-            self._child = None
-
-    def submit(self, paths: list[str]) -> None:
-        batch: list[str] = []
-        for path in paths:
-            index = len(self._paths)
-            self._paths.append(path)
-            if self._child is None and self._parallel and index >= FORK_AFTER_FILES:
-                self._fork()
-            if self._child is not None and self._counter % SHARE_OF < CHILD_SHARE:
-                self._theirs.append(index)
-                batch.append(path)
-            else:
-                self._mine.append(index)
-            self._counter += 1
-        if batch and self._child is not None:
-            _write_all(self._child[1], ("\n".join(batch) + "\n").encode("utf-8", "surrogateescape"))
-
-    def results(self) -> list[ScanResult]:
-        merged: list[ScanResult] = [((), None)] * len(self._paths)
-        if self._child is not None:
-            pid, path_pipe, result_pipe = self._child
-            os.close(path_pipe)
-        for index in self._mine:
-            merged[index] = scan_file(self._paths[index])
-        if self._child is not None:
-            with os.fdopen(result_pipe, "rb") as stream:
-                payload = stream.read()
-            _, status = os.waitpid(pid, 0)
-            self._child = None
-            theirs = marshal.loads(payload) if status == 0 and payload else None
-            for position, index in enumerate(self._theirs):
-                merged[index] = theirs[position] if theirs else scan_file(self._paths[index])
-        return merged
-
-    def _fork(self) -> None:
-        path_read, path_write = os.pipe()
-        result_read, result_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(path_write)
-            os.close(result_read)
-            _child_main(path_read, result_write)
-        os.close(path_read)
-        os.close(result_write)
-        self._child = (pid, path_write, result_read)
-        self._counter = 0
+    def __init__(self, described: list[Described], by_child: int, child_failed: bool) -> None:
+        self.described = described
+        self.by_child = by_child
+        self.child_failed = child_failed
 
 
-def _child_main(path_pipe: int, result_pipe: int) -> None:
-    """Scan every path read from ``path_pipe``; exit without the parent's cleanup."""
-    status = 1
-    try:
-        results: list[ScanResult] = []
-        with os.fdopen(path_pipe, "rb") as stream:
-            for line in stream:
-                results.append(scan_file(line[:-1].decode("utf-8", "surrogateescape")))
-        _write_all(result_pipe, marshal.dumps(results))
-        status = 0
-    finally:
-        os._exit(status)
+def scan_all(
+    paths: Sequence[str],
+    sizes: Sequence[int],
+    describe: Describe,
+    *,
+    parallel: bool | None = None,
+) -> ScanOutcome:
+    """Scan and describe ``paths`` (absolute), on two processes when worth it."""
+    use_fork = (parallel_allowed() if parallel is None else parallel) and len(
+        paths
+    ) >= FORK_AT_FILES
+    if not use_fork:
+        return ScanOutcome([_describe_one(p, describe) for p in paths], 0, False)
+    mine, theirs = _split_by_bytes(sizes)
+    memfd = os.memfd_create("smartrestart-scan", os.MFD_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: its half, one blob, and out without the parent's cleanup
+        status = 1
+        try:
+            blob = marshal.dumps([_describe_one(paths[i], describe) for i in theirs])
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(memfd, view) :]
+            status = 0
+        finally:
+            os._exit(status)
+    described: list[Described | None] = [None] * len(paths)
+    for i in mine:
+        described[i] = _describe_one(paths[i], describe)
+    _, status = os.waitpid(pid, 0)
+    child_failed = status != 0
+    results: Any = None
+    if not child_failed:
+        try:
+            results = marshal.loads(_read_all(memfd))
+        except (EOFError, ValueError, TypeError):
+            child_failed = True
+    os.close(memfd)
+    if child_failed or not isinstance(results, list) or len(results) != len(theirs):
+        child_failed = True
+        results = [_describe_one(paths[i], describe) for i in theirs]
+    for position, i in enumerate(theirs):
+        described[i] = results[position]
+    return ScanOutcome(
+        [d for d in described if d is not None], 0 if child_failed else len(theirs), child_failed
+    )
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _describe_one(path: str, describe: Describe) -> Described:
+    records, problem = scan_file(path)
+    return describe(path, records, problem)
+
+
+def _split_by_bytes(sizes: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Indexes for the parent and the child, each about half of the bytes to read."""
+    mine: list[int] = []
+    theirs: list[int] = []
+    my_bytes = their_bytes = 0
+    for index in sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True):
+        if my_bytes <= their_bytes:
+            mine.append(index)
+            my_bytes += sizes[index] + 512  # a file costs something even when empty
+        else:
+            theirs.append(index)
+            their_bytes += sizes[index] + 512
+    mine.sort()
+    theirs.sort()
+    return mine, theirs
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 22):
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -7,6 +7,9 @@ listing and only needs one ``stat``. Listings taken within
 "racy" rule git uses for its index), since a second change in the same clock
 tick would not move the mtime.
 
+Paths are relative to the root (``""`` is the root itself), which keeps the
+cache small and independent of where the tree lives.
+
 Skipped, relative to the root only (the original smart-restart also skipped a
 whole tree whose *absolute* path contained a dot-folder): hidden directories,
 ``__pycache__``, ``node_modules``, ``*.egg-info``, virtual environments (a
@@ -18,62 +21,60 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 RACY_SECONDS = 2.0
 _SKIP_NAMES = frozenset({"__pycache__", "node_modules"})
 _TOP_LEVEL_ARTIFACTS = frozenset({"build", "dist"})
 
-# directory -> (mtime_ns, subdirectories, python files), names only
+# relative directory -> (mtime_ns, subdirectories, python files), names only
 DirListing = tuple[int, tuple[str, ...], tuple[str, ...]]
+# An mtime no directory has: a listing that must be taken again next time.
+UNTRUSTED_MTIME = -1
 
 
-@dataclass(slots=True)
-class WalkResult:
-    files: list[str] = field(default_factory=list)
-    listings: dict[str, DirListing] = field(default_factory=dict)
-    # Directories and entries that could not be read: path -> reason. One bad
-    # entry never hides the rest of its directory.
-    unreadable: dict[str, str] = field(default_factory=dict)
+class Walk:
+    """The files found, the listings worth caching, and what could not be read."""
+
+    __slots__ = ("files", "listings", "unreadable")
+
+    def __init__(self) -> None:
+        self.files: list[str] = []  # root-relative paths of .py files, in walk order
+        self.listings: dict[str, DirListing] = {}  # trustworthy ones only
+        # Absolute path -> reason. One bad entry never hides the rest of its directory.
+        self.unreadable: dict[str, str] = {}
 
 
-def walk_python_files(
-    root: str,
-    cached: dict[str, DirListing],
-    on_files: Callable[[list[str]], None] | None = None,
-) -> WalkResult:
-    """All ``.py`` files under ``root`` (absolute paths) and the listings to cache.
-
-    ``on_files`` receives each directory's files as soon as they are known, so
-    scanning can start before the walk ends.
-    """
-    result = WalkResult()
+def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
+    """All ``.py`` files under ``root`` (an absolute path), relative to it."""
+    result = Walk()
     racy_after = (time.time() - RACY_SECONDS) * 1e9
-    stack = [root]
+    prefix = root + "/" if root != "/" else "/"
+    stat = os.stat
+    files = result.files
+    stack = [""]
     while stack:
-        directory = stack.pop()
+        relative = stack.pop()
+        directory = prefix + relative if relative else root
         try:
-            mtime = os.stat(directory).st_mtime_ns
+            mtime = stat(directory).st_mtime_ns
         except OSError:
             continue
-        listing = cached.get(directory)
+        listing = cached.get(relative)
         if listing is None or listing[0] != mtime:
             listing = _list_directory(
-                directory, is_root=directory == root, mtime=mtime, unreadable=result.unreadable
+                directory, is_root=not relative, mtime=mtime, unreadable=result.unreadable
             )
             if listing is None:
                 continue
-        if mtime < racy_after:
-            result.listings[directory] = listing
-        _, subdirs, files = listing
-        prefix = directory + os.sep
-        if files:
-            found = [prefix + name for name in files]
-            result.files.extend(found)
-            if on_files is not None:
-                on_files(found)
-        stack.extend(prefix + name for name in subdirs)
+        if listing[0] < racy_after and listing[0] != UNTRUSTED_MTIME:
+            result.listings[relative] = listing
+        _, subdirs, names = listing
+        if relative:
+            files.extend(f"{relative}/{name}" for name in names)
+            stack.extend(f"{relative}/{name}" for name in subdirs)
+        else:
+            files.extend(names)
+            stack.extend(subdirs)
     return result
 
 
@@ -103,8 +104,8 @@ def _list_directory(
         unreadable[directory] = f"cannot list: {exc.strerror or exc}"
         return None
     if len(unreadable) > problems:
-        mtime = -1  # never reuse this listing: the next run must see (and report) it again
-    return (mtime, tuple(sorted(subdirs)), tuple(sorted(files)))
+        mtime = UNTRUSTED_MTIME  # never reuse this listing: the next run must see it again
+    return (mtime, tuple(sorted(subdirs, reverse=True)), tuple(sorted(files)))
 
 
 def _descend(parent: str, name: str, *, is_root: bool) -> bool:
