@@ -59,12 +59,9 @@ class MessageError(ValueError):
 
 # --- free text -------------------------------------------------------------------------
 
-_NUL_TO_SPACE = str.maketrans({"\0": " "})
-
-
 def flatten(text: str) -> bytes:
     """``text`` as one line of UTF-8: line breaks and NUL become spaces."""
-    return " ".join(text.splitlines()).translate(_NUL_TO_SPACE).encode("utf-8", "replace")
+    return " ".join(text.replace("\0", " ").splitlines()).encode("utf-8", "replace")
 
 
 def shorten(value: bytes, budget: int) -> bytes:
