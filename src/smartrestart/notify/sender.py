@@ -36,6 +36,8 @@ import sdnotify
 
 from smartrestart.notify import protocol
 
+_MAX_DATAGRAM = protocol.MAX_DATAGRAM
+
 
 class Notifier:
     """A connection to the service manager's notification socket."""
@@ -65,11 +67,12 @@ class Notifier:
         A message systemd would ignore is refused even outside systemd, so a
         test run in a terminal sees the mistake (in ``last_error``) too.
         """
-        try:
-            message = protocol.fit(message)
-        except protocol.MessageError as exc:
-            self.last_error = OSError(exc.code, str(exc))
-            return False
+        if len(message) > _MAX_DATAGRAM or 0 in message:  # inline and memchr: cheap
+            try:
+                message = protocol.fit(message)
+            except protocol.MessageError as exc:
+                self.last_error = OSError(exc.code, str(exc))
+                return False
         sock = self._socket
         if sock is None:
             return False
