@@ -86,7 +86,11 @@ def test_the_fallback_is_named_after_the_program(
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(PRINT_DIRECTORY)
     state = tmp_path / "home/.local/state"
-    for argv, expected in ([str(script)], state / "tool"), (["-m", "mypkg"], state / "mypkg"):
+    for argv, expected in (
+        ([str(script)], state / "tool"),
+        (["-m", "mypkg"], state / "mypkg"),
+        ([str(package)], state / "mypkg"),  # a directory with a __main__.py
+    ):
         result = subprocess.run(
             [sys.executable, *argv],
             cwd=tmp_path,

@@ -76,7 +76,8 @@ def program_name() -> str | None:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     module = getattr(spec, "name", None)
-    if isinstance(module, str) and module:
+    # -m pkg runs pkg.__main__; a directory or zipapp runs as plain "__main__": use its path.
+    if isinstance(module, str) and module and module != "__main__":
         return module.removesuffix(".__main__")
     argv = getattr(sys, "argv", None) or [""]
     if argv[0] in ("", "-c", "-"):
