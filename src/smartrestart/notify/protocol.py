@@ -189,8 +189,3 @@ def check_fd_name(name: str) -> None:
     """systemd's ``fdname_is_valid()``: printable ASCII, no ``:``, at most 255 characters."""
     if not 0 < len(name) <= 255 or any(not 32 <= ord(c) < 127 or c == ":" for c in name):
         raise ValueError(f"invalid file descriptor name {name!r}")
-
-
-def join(*messages: bytes) -> bytes:
-    """Messages in one datagram; prefer :func:`compose`, which keeps it within the limit."""
-    return b"\n".join(messages)
