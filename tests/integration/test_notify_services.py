@@ -182,10 +182,17 @@ def raw_sender(bed: TestBed, *datagrams: str, extra: str = "") -> str:
 def test_systemd_acts_on_datagrams_of_at_most_max_datagram_bytes(
     bed: TestBed, unit_name: str
 ) -> None:
-    """The measurement behind protocol.MAX_DATAGRAM: 4096 bytes accepted, 4097 and NUL ignored."""
+    """The measurements behind protocol.MAX_DATAGRAM and USEC_MAX.
+
+    4096 bytes accepted, 4097 and an embedded NUL ignored whole; a time span
+    over 2^64-1 dropped, USEC_MAX taken.
+    """
     limit = protocol.MAX_DATAGRAM
     accepted, ignored, lost = (f"{unit_name}-{n}.service" for n in ("max", "over", "ready"))
-    bed.install_unit(accepted, raw_sender(bed, "STATUS=before", f"status:{limit}", "READY=1"))
+    spans = [f"EXTEND_TIMEOUT_USEC={usec}" for usec in (2**64, protocol.USEC_MAX)]
+    bed.install_unit(
+        accepted, raw_sender(bed, "STATUS=before", f"status:{limit}", *spans, "READY=1")
+    )
     bed.install_unit(
         ignored, raw_sender(bed, "STATUS=before", f"status:{limit + 1}", "nul", "READY=1")
     )
@@ -197,6 +204,8 @@ def test_systemd_acts_on_datagrams_of_at_most_max_datagram_bytes(
     assert bed.show(lost, "Result")["Result"] == "timeout"
     log = bed.journal("-b", "-o", "cat")
     assert "embedded NUL" in log
+    assert f"Failed to parse EXTEND_TIMEOUT_USEC={2**64}" in log
+    assert f"Failed to parse EXTEND_TIMEOUT_USEC={protocol.USEC_MAX}" not in log
     bed.systemctl("stop", accepted, ignored)
 
 

@@ -11,7 +11,7 @@ built here is one systemd accepts:
 * no NUL byte, and no newline inside a value (it would start a new
   assignment): text is flattened, each line break or NUL becoming a space;
 * numbers within the ranges systemd parses (exit status 0-255, errno
-  0-4095, time spans below ``USEC_INFINITY``); builders raise ValueError
+  0-4095, time spans capped at :data:`USEC_MAX`); builders raise ValueError
   for arguments out of range, which is a bug in the caller.
 
 :func:`fit` applies the same rules to a raw message; what it cannot repair
@@ -39,7 +39,9 @@ notify message with embedded NUL bytes. Ignoring.").
 ELLIPSIS = "…".encode()  # marks STATUS= text cut to fit (3 bytes)
 EXIT_STATUS_MAX = 255  # an exit status is 8 bits; exit(256) is exit 0
 ERRNO_MAX = 4095  # systemd's parse_errno() accepts 0..ERRNO_MAX
-USEC_MAX = 2**64 - 2  # USEC_INFINITY (2^64-1) and above are rejected ("out of range")
+# The largest finite time span. Above 2^64-1 (USEC_INFINITY) systemd logs "Failed to parse
+# EXTEND_TIMEOUT_USEC=" and drops the field (measured on 252 and 257).
+USEC_MAX = 2**64 - 2
 
 READY = b"READY=1"
 STOPPING = b"STOPPING=1"
@@ -151,8 +153,8 @@ def reloading(monotonic_usec: int | None = None) -> bytes:
 def extend_timeout(seconds: float) -> bytes:
     """Extend the running start/stop/runtime timeout to ``seconds`` from now (systemd >= 236).
 
-    Spans beyond what systemd can represent are capped just below
-    ``USEC_INFINITY``, which systemd would reject and drop.
+    Spans beyond what systemd can represent are capped at :data:`USEC_MAX`:
+    a larger number would be dropped, not taken as "a long time".
     """
     if not seconds > 0:  # also NaN
         raise ValueError(f"extend_timeout needs a positive number of seconds, not {seconds!r}")
