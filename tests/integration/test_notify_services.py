@@ -185,13 +185,14 @@ def test_systemd_acts_on_datagrams_of_at_most_max_datagram_bytes(
     """The measurements behind protocol.MAX_DATAGRAM and USEC_MAX.
 
     4096 bytes accepted, 4097 and an embedded NUL ignored whole; a time span
-    over 2^64-1 dropped, USEC_MAX taken.
+    over 2^64-1 and an errno over 4095 dropped, USEC_MAX and ERRNO_MAX taken.
     """
     limit = protocol.MAX_DATAGRAM
     accepted, ignored, lost = (f"{unit_name}-{n}.service" for n in ("max", "over", "ready"))
-    spans = [f"EXTEND_TIMEOUT_USEC={usec}" for usec in (2**64, protocol.USEC_MAX)]
+    numbers = [f"EXTEND_TIMEOUT_USEC={usec}" for usec in (2**64, protocol.USEC_MAX)]
+    numbers += [f"ERRNO={number}" for number in (protocol.ERRNO_MAX + 1, protocol.ERRNO_MAX)]
     bed.install_unit(
-        accepted, raw_sender(bed, "STATUS=before", f"status:{limit}", *spans, "READY=1")
+        accepted, raw_sender(bed, "STATUS=before", f"status:{limit}", *numbers, "READY=1")
     )
     bed.install_unit(
         ignored, raw_sender(bed, "STATUS=before", f"status:{limit + 1}", "nul", "READY=1")
@@ -206,6 +207,8 @@ def test_systemd_acts_on_datagrams_of_at_most_max_datagram_bytes(
     assert "embedded NUL" in log
     assert f"Failed to parse EXTEND_TIMEOUT_USEC={2**64}" in log
     assert f"Failed to parse EXTEND_TIMEOUT_USEC={protocol.USEC_MAX}" not in log
+    assert f"Failed to parse ERRNO= field value '{protocol.ERRNO_MAX + 1}'" in log
+    assert f"Failed to parse ERRNO= field value '{protocol.ERRNO_MAX}'" not in log
     bed.systemctl("stop", accepted, ignored)
 
 

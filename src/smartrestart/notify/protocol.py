@@ -38,7 +38,7 @@ notify message with embedded NUL bytes. Ignoring.").
 
 ELLIPSIS = "…".encode()  # marks STATUS= text cut to fit (3 bytes)
 EXIT_STATUS_MAX = 255  # an exit status is 8 bits; exit(256) is exit 0
-ERRNO_MAX = 4095  # systemd's parse_errno() accepts 0..ERRNO_MAX
+ERRNO_MAX = 4095  # ERRNO=4096 is dropped: "Numerical result out of range" (252, 257)
 # The largest finite time span. Above 2^64-1 (USEC_INFINITY) systemd logs "Failed to parse
 # EXTEND_TIMEOUT_USEC=" and drops the field (measured on 252 and 257).
 USEC_MAX = 2**64 - 2
