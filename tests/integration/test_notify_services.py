@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import time
 
+from smartrestart.notify import protocol
 from tests.integration.helpers import PROGRAMS
+from tests.integration.programs.notify_service import long_status
 from tests.testbed import BED_PROJECT, TestBed
 
 
@@ -168,3 +171,85 @@ def test_run_fatal_exception_exits_with_the_fatal_status(bed: TestBed, unit_name
     props = bed.show(unit, "Result", "ExecMainStatus")
     assert props == {"Result": "exit-code", "ExecMainStatus": "78"}
     assert "ConfigurationMissing: DATABASE_URL is not set" in bed.journal("-u", unit)
+
+
+def raw_sender(bed: TestBed, *datagrams: str, extra: str = "") -> str:
+    """A Type=notify unit whose process sends ``datagrams`` itself (notify_raw.py)."""
+    argv = " ".join([bed.python, str(PROGRAMS / "notify_raw.py"), *datagrams])
+    return f"[Service]\nType=notify\nExecStart={argv}\n{extra}"
+
+
+def test_systemd_acts_on_datagrams_of_at_most_max_datagram_bytes(
+    bed: TestBed, unit_name: str
+) -> None:
+    """The measurements behind protocol.MAX_DATAGRAM and USEC_MAX.
+
+    4096 bytes accepted, 4097 and an embedded NUL ignored whole; a time span
+    over 2^64-1 and an errno over 4095 dropped, USEC_MAX and ERRNO_MAX taken.
+    """
+    limit = protocol.MAX_DATAGRAM
+    accepted, ignored, lost = (f"{unit_name}-{n}.service" for n in ("max", "over", "ready"))
+    numbers = [f"EXTEND_TIMEOUT_USEC={usec}" for usec in (2**64, protocol.USEC_MAX)]
+    numbers += [f"ERRNO={number}" for number in (protocol.ERRNO_MAX + 1, protocol.ERRNO_MAX)]
+    bed.install_unit(
+        accepted, raw_sender(bed, "STATUS=before", f"status:{limit}", *numbers, "READY=1")
+    )
+    bed.install_unit(
+        ignored, raw_sender(bed, "STATUS=before", f"status:{limit + 1}", "nul", "READY=1")
+    )
+    bed.install_unit(lost, raw_sender(bed, f"ready:{limit + 1}", extra="TimeoutStartSec=1s\n"))
+    bed.systemctl("start", accepted, ignored)
+    assert bed.show(accepted, "StatusText")["StatusText"] == "x" * (limit - len("STATUS="))
+    assert bed.show(ignored, "StatusText")["StatusText"] == "before"  # both ignored whole
+    assert bed.systemctl("start", lost, check=False).returncode != 0  # READY=1 never arrived
+    assert bed.show(lost, "Result")["Result"] == "timeout"
+    log = bed.journal("-b", "-o", "cat")
+    assert "embedded NUL" in log
+    assert f"Failed to parse EXTEND_TIMEOUT_USEC={2**64}" in log
+    assert f"Failed to parse EXTEND_TIMEOUT_USEC={protocol.USEC_MAX}" not in log
+    assert f"Failed to parse ERRNO= field value '{protocol.ERRNO_MAX + 1}'" in log
+    assert f"Failed to parse ERRNO= field value '{protocol.ERRNO_MAX}'" not in log
+    bed.systemctl("stop", accepted, ignored)
+
+
+def test_ready_with_a_5000_character_status_becomes_active(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "long-ready", "5000", extra="TimeoutStartSec=5s\n"))
+    started = time.monotonic()
+    bed.systemctl("start", unit)
+    assert time.monotonic() - started < 4  # READY=1 arrived: no start timeout
+    props = bed.show(unit, "ActiveState", "StatusText")
+    assert props["ActiveState"] == "active"
+    text = props["StatusText"]
+    full = long_status(5000)
+    assert text.endswith("…") and full.startswith(text[:-1])
+    room = protocol.MAX_DATAGRAM - len(b"READY=1\nSTATUS=")
+    assert room - 6 < len(text.encode()) <= room  # cut to fit, no shorter than it must
+    bed.systemctl("stop", unit)
+
+
+def test_run_with_a_10000_character_exception_message_exits_fatal_and_says_why(
+    bed: TestBed, unit_name: str
+) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(
+        unit, service(bed, "fatal", "10000", kind="simple", extra="NotifyAccess=main\n")
+    )
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: bed.show(unit, "ActiveState")["ActiveState"] in ("failed", "inactive"))
+    props = bed.show(unit, "Result", "ExecMainStatus", "StatusText")
+    assert (props["Result"], props["ExecMainStatus"]) == ("exit-code", "78")
+    text = props["StatusText"]
+    assert text.startswith("fatal: ConfigurationMissing: DATABASE_URL is not setxxx")
+    assert text.endswith("x…")
+    assert len(text.encode()) <= protocol.MAX_DATAGRAM
+
+
+def test_raw_messages_systemd_would_drop_are_refused(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "raw-refusals"))
+    bed.systemctl("start", unit)
+    assert bed.show(unit, "StatusText")["StatusText"] == (
+        f"nul: sent=False errno={errno.EINVAL}; oversize: sent=False errno={errno.EMSGSIZE}"
+    )
+    bed.systemctl("stop", unit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import errno
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ import pytest
 from smartrestart import notify
 from smartrestart.notify import protocol
 
+BIGGER_THAN_ANY_DATAGRAM = 1 << 16  # so a message over systemd's limit arrives whole, not cut
+
 
 class Receiver:
     """The manager's side: an AF_UNIX datagram socket that collects messages and fds."""
@@ -28,11 +31,13 @@ class Receiver:
 
     def get(self, timeout: float = 2.0) -> bytes:
         self.sock.settimeout(timeout)
-        return self.sock.recv(4096)
+        return self.sock.recv(BIGGER_THAN_ANY_DATAGRAM)
 
     def get_with_fds(self) -> tuple[bytes, list[int]]:
         self.sock.settimeout(2.0)
-        data, ancillary, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(16))
+        data, ancillary, _flags, _addr = self.sock.recvmsg(
+            BIGGER_THAN_ANY_DATAGRAM, socket.CMSG_SPACE(16)
+        )
         fds: list[int] = []
         for level, kind, payload in ancillary:
             assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
@@ -42,7 +47,7 @@ class Receiver:
     def empty(self) -> bool:
         self.sock.settimeout(0.05)
         try:
-            self.sock.recv(4096)
+            self.sock.recv(BIGGER_THAN_ANY_DATAGRAM)
         except TimeoutError:
             return True
         return False
@@ -147,6 +152,44 @@ def test_send_errors_are_reported_not_hidden(
     assert notify.ready() is False
     assert isinstance(notify.default_notifier().last_error, OSError)
     notify.reset_default_notifier()
+
+
+def test_ready_with_a_long_status_still_sends_ready(receiver: Receiver) -> None:
+    assert notify.ready(status="ü" * 5000) is True
+    message = receiver.get()
+    assert len(message) <= protocol.MAX_DATAGRAM
+    assert message.startswith("READY=1\nSTATUS=üü".encode())
+    assert message.decode().endswith("ü…")
+
+
+def test_raw_message_with_a_nul_is_refused_not_sent(receiver: Receiver) -> None:
+    assert notify.notify(b"READY=1\nSTATUS=a\0b") is False
+    error = notify.default_notifier().last_error
+    assert isinstance(error, OSError) and error.errno == errno.EINVAL
+    assert "NUL byte at offset 16" in str(error)
+    assert receiver.empty()
+    assert notify.ready() is True  # the notifier still works
+    assert receiver.get() == b"READY=1"
+
+
+def test_raw_message_too_long_without_a_status_is_refused(receiver: Receiver) -> None:
+    assert notify.notify(b"READY=1\nX_PAD=" + b"y" * 5000) is False
+    error = notify.default_notifier().last_error
+    assert isinstance(error, OSError) and error.errno == errno.EMSGSIZE
+    assert receiver.empty()
+
+
+def test_raw_message_with_a_long_status_is_shortened_and_sent(receiver: Receiver) -> None:
+    assert notify.notify("STATUS=" + "x" * 5000 + "\nREADY=1") is True  # str is accepted
+    message = receiver.get()
+    assert len(message) == protocol.MAX_DATAGRAM
+    assert message.endswith("x…\nREADY=1".encode())
+
+
+def test_refusals_show_outside_systemd_too(no_socket: None) -> None:
+    assert notify.notify(b"STATUS=\0") is False
+    error = notify.default_notifier().last_error
+    assert error is not None and error.errno == errno.EINVAL
 
 
 def test_a_full_queue_never_blocks_the_sender(receiver: Receiver) -> None:
@@ -333,46 +376,14 @@ def test_graceful_shutdown_asyncio(receiver: Receiver) -> None:
     assert [(r.name, r.overran) for r in reports] == [("never", True), ("worker", False)]
 
 
-def test_state_store_round_trip_and_atomic_replace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STATE_DIRECTORY", f"{tmp_path}/state:{tmp_path}/other")
-    store = notify.StateStore()
-    assert store.path == tmp_path / "state/state.json"
-    assert store.load({"count": 0}) == {"count": 0}
-    store.save({"count": 1, "name": "ü"})
-    assert notify.StateStore().load() == {"count": 1, "name": "ü"}
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json"]
-    assert (tmp_path / "state/state.json").stat().st_mode & 0o777 == 0o600
-
-
-def test_state_store_corrupt_file_gives_a_clear_error_and_a_fresh_start(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "state.json").write_text('{"count": 4')
-    (tmp_path / ".state.json.0123abcd.tmp").write_text("half a write")
-    store = notify.StateStore(directory=tmp_path)
-    assert store.load({"count": 0}) == {"count": 0}
-    assert store.load_error is not None
-    assert "is corrupt" in store.load_error
-    assert "starting with fresh state" in capsys.readouterr().err
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names[0].startswith("state.json.corrupt-")  # kept for inspection
-    assert len(names) == 1  # the leftover temporary file is gone
-
-
-def test_state_store_needs_a_directory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
-    with pytest.raises(notify.StateError, match="StateDirectory="):
-        notify.StateStore()
-
-
 RUN = """
 import sys
 from smartrestart import notify
 
 class ConfigProblem(Exception): pass
 class BadInput(ValueError): pass
+class Unprintable(Exception):
+    def __str__(self): raise RuntimeError("no")
 
 def main():
     kind = sys.argv[1]
@@ -380,6 +391,11 @@ def main():
     if kind == "non-retryable": raise BadInput("cannot parse job")
     if kind == "oserror": raise FileNotFoundError(2, "missing", "/etc/app.conf")
     if kind == "code": return 3
+    if kind == "max": return 255
+    if kind == "long": raise ConfigProblem("x" * 10_000)
+    if kind == "odd-errno": raise OSError("not a number", "odd")
+    if kind == "unprintable": raise Unprintable()
+    if kind == "returned": return eval(sys.argv[2])
     return None
 
 notify.run(main, fatal=(ConfigProblem,), non_retryable=(BadInput,))
@@ -392,7 +408,10 @@ notify.run(main, fatal=(ConfigProblem,), non_retryable=(BadInput,))
         ("fatal", 78, b"EXIT_STATUS=78\nSTATUS=fatal: ConfigProblem: no database url"),
         ("non-retryable", 65, b"EXIT_STATUS=65\nSTATUS=non-retryable: BadInput: cannot parse job"),
         ("oserror", 1, b"EXIT_STATUS=1\nERRNO=2\nSTATUS=failure: FileNotFoundError: "),
+        ("odd-errno", 1, b"EXIT_STATUS=1\nSTATUS=failure: OSError: "),
+        ("unprintable", 1, b"EXIT_STATUS=1\nSTATUS=failure: Unprintable: <unprintable message>"),
         ("code", 3, None),
+        ("max", 255, None),
         ("ok", 0, None),
     ],
 )
@@ -408,6 +427,49 @@ def test_run_maps_exceptions_to_exit_codes(
     else:
         assert receiver.get().startswith(messages)
         assert "Traceback" in result.stderr
+
+
+def test_run_with_a_huge_exception_message_still_sends_its_exit_status(
+    receiver: Receiver,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", RUN, "long"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 78
+    message = receiver.get()
+    assert len(message) <= protocol.MAX_DATAGRAM
+    assert message.startswith(b"EXIT_STATUS=78\nSTATUS=fatal: ConfigProblem: xxx")
+    assert message.endswith("x…".encode())
+
+
+@pytest.mark.parametrize(
+    ("returned", "problem"),
+    [
+        ("256", "main returned 256, outside the exit statuses 0-255 (the kernel would keep 0)"),
+        ("-1", "main returned -1, outside the exit statuses 0-255 (the kernel would keep 255)"),
+        ("True", "main returned True, which is not an exit status (an int 0-255, or None for 0)"),
+        ("'done'", "main returned 'done', which is not an exit status"),
+        ("3.0", "main returned 3.0, which is not an exit status"),
+    ],
+)
+def test_run_says_so_when_main_returns_no_exit_status(
+    receiver: Receiver, returned: str, problem: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", RUN, "returned", returned],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"run: {problem}" in result.stderr
+    assert result.stderr.rstrip().endswith("; exiting 1")
+    assert receiver.get().startswith(b"EXIT_STATUS=1\nSTATUS=failure: " + problem.encode())
+
+
+def test_run_refuses_exit_statuses_it_could_not_exit_with() -> None:
+    with pytest.raises(ValueError, match="exit statuses are 0-255, not 300"):
+        notify.run(lambda: None, fatal_exit=300)
 
 
 def test_run_accepts_a_coroutine_function(no_socket: None) -> None:

@@ -2,6 +2,8 @@
 
 Each returns whether the message was sent: False outside systemd (no
 ``NOTIFY_SOCKET``) and when a send failed (see ``default_notifier().last_error``).
+``STATUS=`` text is flattened to one line and shortened (marked with "…") to
+fit systemd's datagram limit, so the state field sent with it always arrives.
 """
 
 from __future__ import annotations
@@ -10,8 +12,15 @@ from smartrestart.notify import protocol
 from smartrestart.notify.sender import default_notifier
 
 
-def notify(message: bytes, fds: tuple[int, ...] = ()) -> bool:
-    """Send raw ``KEY=VALUE`` lines (and descriptors)."""
+def notify(message: bytes | str, fds: tuple[int, ...] = ()) -> bool:
+    """Send raw ``KEY=VALUE`` lines (and descriptors), as systemd would accept them.
+
+    A ``STATUS=`` value too long for one datagram is shortened; a message with
+    a NUL byte, or too long without a status to shorten, is not sent: False,
+    with the reason in ``default_notifier().last_error``.
+    """
+    if isinstance(message, str):
+        message = message.encode("utf-8", "replace")
     return default_notifier().send(message, fds)
 
 
@@ -41,12 +50,12 @@ def extend_timeout(seconds: float) -> bool:
 
 
 def errno(number: int) -> bool:
-    """``ERRNO=``: the error the service failed with."""
+    """``ERRNO=``: the error the service failed with (0-4095, else ValueError)."""
     return default_notifier().send(protocol.errno(number))
 
 
 def exit_status(code: int) -> bool:
-    """``EXIT_STATUS=``: the exit status the service is about to exit with."""
+    """``EXIT_STATUS=``: the exit status the service is about to exit with (0-255)."""
     return default_notifier().send(protocol.exit_status(code))
 
 

@@ -15,6 +15,11 @@ connects once, which keeps each send cheap. What sdnotify lacks, and this adds:
   watchdog ping (libsystemd-based bindings even keep the GIL while waiting);
   a send that would block is reported as failed instead.
 * **UTF-8**, where sdnotify encodes Latin-1 and drops a STATUS it cannot encode.
+* **Only messages systemd accepts**: systemd silently ignores a datagram over
+  ``protocol.MAX_DATAGRAM`` bytes or with a NUL byte, so a message whose
+  ``STATUS=`` text is too long is shortened, and one that cannot be repaired
+  is refused: ``send`` returns False and ``last_error`` is an OSError
+  (``EINVAL`` for a NUL, ``EMSGSIZE`` for the size) saying why. It never raises.
 
 Without ``NOTIFY_SOCKET`` (a terminal, a test, another init) every send is a
 silent no-op returning False.
@@ -28,6 +33,10 @@ import socket
 from collections.abc import Sequence
 
 import sdnotify
+
+from smartrestart.notify import protocol
+
+_MAX_DATAGRAM = protocol.MAX_DATAGRAM
 
 
 class Notifier:
@@ -53,7 +62,17 @@ class Notifier:
         return self._socket is not None
 
     def send(self, message: bytes, fds: Sequence[int] = ()) -> bool:
-        """Send one message (and descriptors); True when the datagram went out."""
+        """Send one message (and descriptors); True when the datagram went out.
+
+        A message systemd would ignore is refused even outside systemd, so a
+        test run in a terminal sees the mistake (in ``last_error``) too.
+        """
+        if len(message) > _MAX_DATAGRAM or 0 in message:  # inline and memchr: cheap
+            try:
+                message = protocol.fit(message)
+            except protocol.MessageError as exc:
+                self.last_error = OSError(exc.code, str(exc))
+                return False
         sock = self._socket
         if sock is None:
             return False

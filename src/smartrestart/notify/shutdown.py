@@ -116,10 +116,11 @@ class GracefulShutdown:
     # --- stopping ------------------------------------------------------------------
 
     def _extend(self, seconds: float) -> None:
-        self.notifier.send(protocol.extend_timeout(seconds + self.extend_margin))
+        if seconds + self.extend_margin > 0:  # a deadline already passed needs no extension
+            self.notifier.send(protocol.extend_timeout(seconds + self.extend_margin))
 
     def _begin(self) -> None:
-        self.notifier.send(protocol.join(protocol.STOPPING, protocol.status("stopping")))
+        self.notifier.send(protocol.compose(protocol.STOPPING, status="stopping"))
 
     def _report(self, reports: list[ComponentReport]) -> None:
         overran = [r.name for r in reports if r.overran]

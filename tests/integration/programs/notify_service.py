@@ -6,7 +6,10 @@ drain SECONDS          ready; on SIGTERM a component drains for SECONDS
 fdstore PORT           serve PORT on a listening socket kept in the fd store
 counter                count starts in a StateStore (STATE_DIRECTORY)
 burst                  save a StateStore as fast as possible, forever
-fatal                  raise an exception run() maps to the fatal exit status
+fatal [LENGTH]         raise an exception run() maps to the fatal exit status,
+                       its message padded to LENGTH characters
+long-ready LENGTH      ready(status=<LENGTH characters, some of them multi-byte>); idle
+raw-refusals           send raw messages systemd would ignore; ready(status=<what happened>)
 """
 
 from __future__ import annotations
@@ -117,8 +120,33 @@ class ConfigurationMissing(Exception):
     """The kind of failure a restart cannot fix."""
 
 
-def fatal() -> None:
-    raise ConfigurationMissing("DATABASE_URL is not set")
+def fatal(length: str = "0") -> None:
+    message = "DATABASE_URL is not set"
+    raise ConfigurationMissing(message.ljust(int(length), "x"))
+
+
+def long_status(length: int) -> str:
+    """``length`` characters, multi-byte ones among them so the cut meets a boundary."""
+    return ("warm caches ✓ loaded; " * length)[:length]
+
+
+def long_ready(length: str) -> None:
+    notify.ready(status=long_status(int(length)))
+    idle()
+
+
+def raw_refusals() -> None:
+    """Each raw message systemd would drop is refused here, and says why."""
+    results = []
+    for name, message in (
+        ("nul", b"STATUS=a\0b"),
+        ("oversize", b"X_PAD=" + b"y" * 5000),
+    ):
+        sent = notify.notify(message)
+        error = notify.default_notifier().last_error
+        results.append(f"{name}: sent={sent} errno={error.errno if error else None}")
+    notify.ready(status="; ".join(results))
+    idle()
 
 
 def main() -> int | None:
@@ -136,7 +164,11 @@ def main() -> int | None:
     elif mode == "burst":
         burst()
     elif mode == "fatal":
-        fatal()
+        fatal(*args)
+    elif mode == "long-ready":
+        long_ready(*args)
+    elif mode == "raw-refusals":
+        raw_refusals()
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     return 0
