@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -432,7 +433,7 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     names, flat, bounds = header["indexes"]["runtime"]
     assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
 
-    def written(changed: dict[str, object], deps_blob: bytes = deps) -> None:
+    def written(changed: Mapping[str, object], deps_blob: bytes = deps) -> None:
         blob = marshal.dumps({**header, **changed})
         path.write_bytes(graph_cache.MAGIC + len(blob).to_bytes(8, "little") + blob + deps_blob)
 
