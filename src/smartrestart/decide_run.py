@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from smartrestart.changes import ChangeSources, gather_changes
 from smartrestart.decider import Decision, decide
 from smartrestart.paths import WorkingDirectory, canonical_pattern
-from smartrestart.regularfile import read_regular
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.rules.sources import rules_sources
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from smartrestart.importgraph.graph import BuildStats
 
 MAX_PROBLEMS_SHOWN = 10
-# Changed sources larger than this are not compiled for the syntax warning.
-MAX_CHECKED_SOURCE_BYTES = 16 * 1024 * 1024
 
 
 class DecideRequest(NamedTuple):
@@ -37,6 +34,8 @@ class DecideRequest(NamedTuple):
     sources: ChangeSources = ChangeSources()
     # Build import chains (for --explain and --json): costs time per added file.
     chains: bool = False
+    # The project's interpreter, for the syntax check of changed files.
+    python: str | None = None
 
 
 class DecideOutcome(NamedTuple):
@@ -89,11 +88,14 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
         chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
     known = set(changed)
     chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
+    from smartrestart.syntaxcheck import syntax_warnings
+
+    project_dirs = [cwd.physical, *(str(part.root.path) for part in graph.parts)]
     warnings = (
         graph.notes
         + _graph_warnings(graph.problems, cwd)
         + _walk_warnings(graph.unreadable, cwd)
-        + _syntax_warnings(absolute, cwd)
+        + syntax_warnings(absolute, cwd.relative, python=request.python, project_dirs=project_dirs)
     )
     decision = decide([*changed, *chains], rule_set, chains)
     return DecideOutcome(rule_set, tuple(changed), decision, chains, tuple(warnings), graph.stats)
@@ -123,29 +125,3 @@ def _walk_warnings(unreadable: dict[str, str], cwd: WorkingDirectory) -> list[st
         for path, problem in sorted(unreadable.items())
     ]
     return _limited(lines, "entries")
-
-
-def _syntax_warnings(paths: Sequence[str], cwd: WorkingDirectory) -> list[str]:
-    """Changed Python files that will not even compile: worth knowing before a restart."""
-    warnings: list[str] = []
-    for path in paths:
-        if not path.endswith(".py"):
-            continue
-        shown = cwd.relative(path)
-        try:
-            source = read_regular(path, MAX_CHECKED_SOURCE_BYTES)
-        except FileNotFoundError:
-            continue  # deleted in the diff
-        except OSError as exc:
-            reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
-            warnings.append(f"{shown}: {reason}; syntax not checked")
-            continue
-        try:
-            compile(source, path, "exec", dont_inherit=True)
-        except SyntaxError as exc:
-            where = f"{shown}:{exc.lineno or 0}"
-            warnings.append(f"{where}: syntax error: {exc.msg} (the changed file will not import)")
-        except (ValueError, RecursionError, MemoryError) as exc:
-            # An embedded NUL, or an expression nested deeper than the compiler goes.
-            warnings.append(f"{shown}: syntax not checked: {type(exc).__name__}: {exc}")
-    return warnings

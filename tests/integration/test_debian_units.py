@@ -276,3 +276,19 @@ def test_a_deploy_clears_the_start_counter_only_of_units_it_starts(
     # Without the reset, a third start inside the hour would have been refused.
     refused = bed.systemctl("restart", unit, check=False).returncode != 0
     assert refused is (mode == "start")
+
+
+def test_syntax_of_newer_python_is_checked_with_the_projects_interpreter(
+    debian13: TestBed, unit_name: str
+) -> None:
+    """Debian 13's python3.13 accepts `type X = ...`; a real error is still one."""
+    app = make_app(debian13, unit_name, one_unit_rules("nothing.service"))
+    debian13.write(f"{app}/src/new.py", "type Jobs = list[int]\nprint(f'{'nested'}')\n")
+    debian13.write(f"{app}/src/bad.py", "def broken(:\n")
+    result = debian13.smartrestart(
+        "decide", "--config-root", "/nonexistent", "--root", "src", "--python",
+        "/usr/bin/python3.13", "src/new.py", "src/bad.py", cwd=app,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "src/new.py" not in result.stderr
+    assert "src/bad.py:1: syntax error: invalid syntax" in result.stderr

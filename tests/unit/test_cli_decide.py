@@ -214,13 +214,47 @@ def test_fragments_from_config_root(tmp_path: Path) -> None:
 
 
 def test_syntax_error_in_changed_file_is_a_warning(example: Path) -> None:
+    """requires-python says this interpreter's verdict is the project's."""
+    (example / "pyproject.toml").write_text('[project]\nname = "x"\nrequires-python = ">=3.9"\n')
     (example / "src/worker/jobs.py").write_text("def broken(:\n")
     result = run(
         "decide", "--config-root", "none", "--root", "src", "src/worker/jobs.py", cwd=example
     )
     assert result.returncode == 0
     assert result.stdout == "restart_worker\n"
-    assert "src/worker/jobs.py:1: syntax error" in result.stderr
+    assert "src/worker/jobs.py:1: syntax error: invalid syntax" in result.stderr
+
+
+def test_syntax_checked_by_the_interpreter_given(example: Path) -> None:
+    (example / "src/worker/jobs.py").write_text("def broken(:\n")
+    result = run(
+        "decide", "--config-root", "none", "--root", "src", "--python", sys.executable,
+        "src/worker/jobs.py", cwd=example,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "restart_worker\n")
+    assert "src/worker/jobs.py:1: syntax error: invalid syntax" in result.stderr
+
+
+def test_code_for_a_newer_python_is_not_reported_as_a_syntax_error(example: Path) -> None:
+    """type X = ... is Python 3.12: on an older interpreter it is "not checked", never an error."""
+    (example / "src/worker/jobs.py").write_text("type Jobs = list[int]\n")
+    result = run(
+        "decide", "--config-root", "none", "--root", "src", "src/worker/jobs.py", cwd=example
+    )
+    assert (result.returncode, result.stdout) == (0, "restart_worker\n")
+    assert "syntax error" not in result.stderr
+    if sys.version_info < (3, 12):
+        assert "src/worker/jobs.py:1: syntax not checked: not valid Python 3." in result.stderr
+        assert "give --python PATH" in result.stderr
+    (example / "pyproject.toml").write_text('[project]\nname = "x"\nrequires-python = ">=3.14"\n')
+    result = run(
+        "decide", "--config-root", "none", "--root", "src", "src/worker/jobs.py", cwd=example
+    )
+    assert "syntax error" not in result.stderr
+    if sys.version_info < (3, 14):
+        assert "syntax of 1 changed Python file(s) not checked: the project requires" in (
+            result.stderr
+        )
 
 
 def test_decide_does_not_import_pystemd(example: Path) -> None:

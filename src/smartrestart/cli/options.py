@@ -69,6 +69,12 @@ def decide_inputs(function: Callable[..., Any]) -> Callable[..., Any]:
             "(repeatable; several roots merge into one graph).",
         ),
         click.option(
+            "--python",
+            metavar="PATH",
+            help="The project's interpreter, to check the syntax of changed Python files "
+            "(default: this one, when pyproject.toml's requires-python allows).",
+        ),
+        click.option(
             "--include-type-checking",
             is_flag=True,
             help="Count imports under `if TYPE_CHECKING:` as dependencies.",
@@ -106,6 +112,7 @@ DECIDE_INPUTS = (
     "rules_files",
     "config_root",
     "roots",
+    "python",
     "include_type_checking",
     "cache_dir",
     "no_cache",
@@ -121,6 +128,7 @@ def build_request(
     rules_files: tuple[Path, ...],
     config_root: Path,
     roots: tuple[Path, ...],
+    python: str | None,
     include_type_checking: bool,
     cache_dir: Path | None,
     no_cache: bool,
@@ -145,6 +153,7 @@ def build_request(
         roots=roots,
         cache_dir=cache,
         include_type_checking=include_type_checking,
+        python=python,
         sources=ChangeSources(
             paths=paths,
             null_separated=null_separated,
