@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from enum import StrEnum
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def write_in(
     """
     if read_in(dir_fd, name) == content:
         return WriteOutcome.UNCHANGED
-    temporary = f".{name}.{secrets.token_hex(6)}.tmp"
+    temporary = f".{name}.{os.urandom(6).hex()}.tmp"
     fd = os.open(
         temporary,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,

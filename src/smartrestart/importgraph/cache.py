@@ -27,7 +27,6 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smartrestart.atomicfile import write_file
 from smartrestart.importgraph.walk import DirListing
 from smartrestart.regularfile import read_regular
 
@@ -216,6 +215,8 @@ def store(path: Path, cache: RootCache) -> bool:
     )
     deps = marshal.dumps(cache.dependencies)
     payload = b"".join((MAGIC, len(header).to_bytes(8, "little"), header, deps))
+    from smartrestart.atomicfile import write_file  # a warm run with no change never writes
+
     try:
         write_file(path, payload, mode=0o600, create_dirs=True, dir_mode=0o700, durable=False)
     except OSError:

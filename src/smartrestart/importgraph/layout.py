@@ -10,17 +10,15 @@ package (it has ``__init__.py``) is named from the first ancestor that is not.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from smartrestart.regularfile import read_regular
 
 MAX_PYPROJECT_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRoot:
+class SourceRoot(NamedTuple):
     """A tree to scan and the directories its module names are relative to.
 
     ``import_roots`` are ordered most specific first; a file is named relative

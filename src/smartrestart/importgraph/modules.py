@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from smartrestart.importgraph.scanner import ImportRecord
+if TYPE_CHECKING:  # the scanner compiles its expressions on import: only when it scans
+    from smartrestart.importgraph.scanner import ImportRecord
 
 
 def module_name(relative: PurePosixPath) -> tuple[str, bool] | None:
