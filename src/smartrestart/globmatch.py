@@ -18,6 +18,14 @@ def normalize_path(path: str) -> str:
     ``..`` is kept: resolving it would need the file system, and a path that
     leaves the repository should not silently match a rule inside it.
     """
+    if (  # already canonical, as every path from smartrestart.paths is: no work
+        "//" not in path
+        and "/./" not in path
+        and not path.startswith("./")
+        and not path.endswith(("/", "/."))
+        and path not in ("", ".")
+    ):
+        return path
     absolute = path.startswith("/")
     parts = [part for part in path.split("/") if part not in ("", ".")]
     joined = "/".join(parts)

@@ -15,9 +15,6 @@ is reported as a syntax error only when its verdict is the project's:
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +22,7 @@ from pathlib import Path
 from smartrestart.regularfile import read_regular
 
 MAX_CHECKED_SOURCE_BYTES = 16 * 1024 * 1024
-_LOWER_BOUND = re.compile(r">=?\s*3\.(\d+)")
+_LOWER_BOUND = r">=?\s*3\.(\d+)"
 # Compiles every file named in argv, prints one JSON object: path -> [line, message].
 _COMPILE_SCRIPT = f"""
 import json, os, sys
@@ -51,6 +48,7 @@ def oldest_supported(pyproject: Path) -> tuple[int, int] | None:
         text = read_regular(pyproject, 4 * 1024 * 1024).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    import re
     import tomllib
 
     try:
@@ -60,7 +58,7 @@ def oldest_supported(pyproject: Path) -> tuple[int, int] | None:
     spec = project.get("requires-python") if isinstance(project, dict) else None
     if not isinstance(spec, str):
         return None
-    bounds = [int(minor) for minor in _LOWER_BOUND.findall(spec)]
+    bounds = [int(minor) for minor in re.findall(_LOWER_BOUND, spec)]
     return (3, max(bounds)) if bounds else None
 
 
@@ -118,6 +116,9 @@ def _check_here(path: str, shown: Callable[[str], str], *, certain: bool) -> str
 
 def _with_interpreter(python: str, sources: list[str], shown: Callable[[str], str]) -> list[str]:
     """Compile with the project's own interpreter, all files in one process."""
+    import json
+    import subprocess
+
     from smartrestart.errors import UsageError
 
     readable = [p for p in sources if _is_regular(p)]

@@ -452,7 +452,7 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     (tmp_path / "src/pkg/a.py").write_text("X = 2\n")
     graph = graph_of(tmp_path / "src", cache=cache)
     assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
-    assert any("is damaged: ignored and rebuilt" in note for note in graph.notes)
+    assert any(" is damaged (" in note for note in graph.notes)
 
 
 def test_a_cache_another_user_could_write_is_not_used(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ unchanged; files modified within the last
 The layout is compact because loading it is most of a warm run: paths
 relative to the root, the three stat numbers of every file in one integer
 array, the importer index as module names plus integer arrays of file
-positions, all in one ``marshal`` blob (the fastest loader the standard
-library has). The files' dependency lists, needed only when something
-changed, follow as a second blob that a warm run never unpacks.
+positions (sliced only for the modules a run looks up), all in one
+``marshal`` blob (the fastest loader the standard library has). The files'
+dependency lists, needed only when something changed, follow as a second
+blob of one packed entry per file: a run unpacks only the changed files'.
 
 A cache that cannot be read or written is ignored: it only ever costs speed.
 A cache another user could write is ignored too (see :func:`untrusted`): a
@@ -40,10 +41,51 @@ ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
 UNTRUSTED = -1
 
 if TYPE_CHECKING:
-    # module name -> positions of the files that import it
-    Index = dict[str, array[int]]
+    from collections.abc import Iterator
 # Per file: (runtime dependencies, dependencies under TYPE_CHECKING only).
 Dependencies = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+class PackedIndex:
+    """The importer index as loaded: names, offsets and positions, sliced on demand.
+
+    Building a dict of arrays for every module costs more than a warm run
+    has; a run looks up a few hundred modules at most.
+    """
+
+    __slots__ = ("_bounds", "_flat", "_where")
+
+    def __init__(self, names: list[str], flat: array[int], bounds: array[int]) -> None:
+        self._where = dict(zip(names, range(len(names)), strict=True))
+        self._flat = flat
+        self._bounds = bounds
+
+    def get(self, module: str, default: Any = None) -> Any:
+        i = self._where.get(module)
+        if i is None:
+            return default
+        return self._flat[self._bounds[i] : self._bounds[i + 1]]
+
+    def __contains__(self, module: object) -> bool:
+        return module in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __getitem__(self, module: str) -> array[int]:
+        i = self._where[module]
+        return self._flat[self._bounds[i] : self._bounds[i + 1]]
+
+    def to_dict(self) -> dict[str, array[int]]:
+        return {module: self[module] for module in self._where}
+
+
+if TYPE_CHECKING:
+    # module name -> positions of the files that import it
+    Index = dict[str, array[int]] | PackedIndex
 
 
 class RootCache:
@@ -51,7 +93,9 @@ class RootCache:
 
     __slots__ = (
         "_dependencies",
-        "_deps_blob",
+        "_deps_packed",
+        "complete",
+        "damaged",
         "files",
         "indexes",
         "layout",
@@ -71,25 +115,47 @@ class RootCache:
         self.packages = bytearray()  # 1 where the file is a package's __init__.py
         self.problems: dict[int, str] = {}
         self.indexes: dict[str, Index] = {}  # "runtime" or "all" -> index
+        # Whether ``listings`` holds every directory of the tree, so an
+        # unchanged tree can be confirmed by one stat per directory.
+        self.complete = False
+        self.damaged = ""  # why a cache file there could not be used
         self._dependencies: list[Dependencies] | None = []
-        self._deps_blob: bytes = b""
+        self._deps_packed: list[bytes] = []  # one marshal blob per file
+
+    def dependencies_of(self, position: int) -> Dependencies:
+        """One file's dependency lists, unpacked alone."""
+        if self._dependencies is not None:
+            return self._dependencies[position]
+        try:
+            data: Any = marshal.loads(self._deps_packed[position])
+            runtime, typing_only = data
+        except (EOFError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"damaged dependency lists: {exc}") from None
+        if type(runtime) is not tuple or type(typing_only) is not tuple:
+            raise ValueError("damaged dependency lists")
+        return runtime, typing_only
 
     @property
     def dependencies(self) -> list[Dependencies]:
-        """Unpacked on first use: only a run that saw a change needs them."""
+        """Every file's, unpacked on first use: only a run that saw a change needs them."""
         if self._dependencies is None:
-            try:
-                data: Any = marshal.loads(self._deps_blob)
-            except (EOFError, TypeError) as exc:
-                raise ValueError(f"damaged dependency lists: {exc}") from None
-            if not isinstance(data, list) or len(data) != len(self.files):
-                raise ValueError("damaged dependency lists")
-            self._dependencies = data
+            self._dependencies = [self.dependencies_of(i) for i in range(len(self.files))]
         return self._dependencies
 
     @dependencies.setter
     def dependencies(self, value: list[Dependencies]) -> None:
         self._dependencies = value
+
+    def adopt_dependencies(self, other: RootCache) -> None:
+        """Share ``other``'s dependency lists (same files), packed or not, unpacking none."""
+        self._dependencies = other._dependencies
+        self._deps_packed = other._deps_packed
+
+    def packed_dependencies(self) -> list[bytes]:
+        """For storing: the packed entries, reusing those never unpacked."""
+        if self._dependencies is None:
+            return self._deps_packed
+        return [marshal.dumps(deps) for deps in self._dependencies]
 
 
 def default_cache_dir() -> Path:
@@ -137,13 +203,19 @@ def load(path: Path, layout: tuple[str, ...]) -> RootCache:
     except OSError:
         return RootCache(layout)
     if raw[:4] != MAGIC:
-        return RootCache(layout)
+        return _damaged(layout, "not a cache file of smartrestart")
     size = int.from_bytes(raw[4:12], "little")
     try:
         data: Any = marshal.loads(raw[12 : 12 + size])
         return _validated(data, layout, raw[12 + size :])
-    except (EOFError, ValueError, TypeError, KeyError):
-        return RootCache(layout)
+    except (EOFError, ValueError, TypeError, KeyError) as exc:
+        return _damaged(layout, str(exc) or type(exc).__name__)
+
+
+def _damaged(layout: tuple[str, ...], why: str) -> RootCache:
+    cache = RootCache(layout)
+    cache.damaged = why
+    return cache
 
 
 def _validated(data: Any, layout: tuple[str, ...], deps_blob: bytes) -> RootCache:
@@ -174,19 +246,25 @@ def _validated(data: Any, layout: tuple[str, ...], deps_blob: bytes) -> RootCach
     cache.modules = modules
     cache.packages = bytearray(packages)
     cache.problems = data["problems"]
+    cache.complete = data.get("complete") is True
     for mode, (names, flat, bounds) in data["indexes"].items():
         cache.indexes[mode] = _index_from(names, array("i", flat), array("i", bounds), count)
+    packed = marshal.loads(deps_blob)
+    if type(packed) is not list or len(packed) != count:
+        raise ValueError("damaged dependency lists")
     cache._dependencies = None
-    cache._deps_blob = deps_blob
+    cache._deps_packed = packed
     return cache
 
 
-def _index_from(names: Any, flat: array[int], bounds: array[int], count: int) -> Index:
+def _index_from(names: Any, flat: array[int], bounds: array[int], count: int) -> PackedIndex:
     if type(names) is not list or len(bounds) != len(names) + 1 or bounds[-1] != len(flat):
         raise ValueError("damaged index")
     if flat and not 0 <= min(flat) <= max(flat) < count:
         raise ValueError("damaged index")
-    return {name: flat[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
+    if bounds[0] != 0 or sorted(bounds) != bounds.tolist():
+        raise ValueError("damaged index")
+    return PackedIndex(names, flat, bounds)
 
 
 def store(path: Path, cache: RootCache) -> bool:
@@ -210,10 +288,11 @@ def store(path: Path, cache: RootCache) -> bool:
             "modules": cache.modules,
             "packages": bytes(cache.packages),
             "problems": cache.problems,
+            "complete": cache.complete,
             "indexes": indexes,
         }
     )
-    deps = marshal.dumps(cache.dependencies)
+    deps = marshal.dumps(cache.packed_dependencies())
     payload = b"".join((MAGIC, len(header).to_bytes(8, "little"), header, deps))
     from smartrestart.atomicfile import write_file  # a warm run with no change never writes
 

@@ -22,9 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from smartrestart.importgraph import cache as graph_cache
+from smartrestart.importgraph.cache import PackedIndex
 from smartrestart.importgraph.layout import SourceRoot, detect_source_root
 from smartrestart.importgraph.modules import dependencies, module_name
-from smartrestart.importgraph.walk import RACY_SECONDS, walk_python_files
+from smartrestart.importgraph.walk import RACY_SECONDS, Walk, tree_unchanged, walk_python_files
 
 if TYPE_CHECKING:
     from smartrestart.importgraph.cache import Index
@@ -288,7 +289,7 @@ def build_graph(
     for number, root in enumerate(roots):
         # A root inside an earlier one leaves the earlier one's files to it.
         claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
-        build = _RootBuild(root, mode, stats, unreadable, claimed)
+        build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
         try:
             part = build.run(cache_dir)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
@@ -298,7 +299,7 @@ def build_graph(
             # writer. It only ever costs speed, so scan afresh.
             damaged = graph_cache.cache_file(cache_dir, str(root.path))
             notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
-            part = _RootBuild(root, mode, stats, unreadable, claimed).run(None)
+            part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
         parts.append(part)
     stats.files = sum(len(part.tables.files) for part in parts)
     stats.seconds = time.perf_counter() - started
@@ -321,7 +322,9 @@ class _RootBuild:
         stats: BuildStats,
         unreadable: dict[str, str],
         claimed: list[str],
+        notes: list[str],
     ) -> None:
+        self.notes = notes
         self.root = root
         self.root_path = str(root.path)
         self.prefix = self.root_path.rstrip("/") + "/"
@@ -335,7 +338,13 @@ class _RootBuild:
         cache_path = graph_cache.cache_file(cache_dir, self.root_path) if cache_dir else None
         old = graph_cache.load(cache_path, self.layout) if cache_path else None
         old = old or graph_cache.RootCache(self.layout)
-        walked = walk_python_files(self.root_path, old.listings)
+        if old.damaged:
+            self.notes.append(f"import cache {cache_path} is damaged ({old.damaged}): rebuilt")
+        if old.complete and old.files and tree_unchanged(self.root_path, old.listings):
+            walked = Walk()
+            walked.files, walked.listings = old.files, old.listings
+        else:
+            walked = walk_python_files(self.root_path, old.listings)
         self.unreadable.update(walked.unreadable)
         files = walked.files
         if self.claimed:
@@ -346,22 +355,22 @@ class _RootBuild:
         unchanged = not to_scan and fresh.files == old.files
         if unchanged:
             fresh.modules, fresh.packages, fresh.problems = old.modules, old.packages, old.problems
+            fresh.adopt_dependencies(old)
             index = old.indexes.get(self.mode)
             if index is None:
-                fresh.dependencies = old.dependencies
                 index = _index(fresh.dependencies, self.mode)
             fresh.indexes = {**old.indexes, self.mode: index}
-            if cache_path is not None and (
-                walked.listings != old.listings or self.mode not in old.indexes
-            ):
-                fresh.listings = walked.listings
-                fresh.dependencies = old.dependencies
+            fresh.listings, fresh.complete = walked.listings, walked.complete
+            listings_moved = walked.listings is not old.listings and (
+                walked.listings != old.listings or walked.complete != old.complete
+            )
+            if cache_path is not None and (listings_moved or self.mode not in old.indexes):
                 graph_cache.store(cache_path, fresh)
             return RootGraph(self.root, fresh, index)
         self._fill(fresh, old, reused_from, to_scan, sizes)
         index = self._updated_index(fresh, old, reused_from, to_scan)
         fresh.indexes = {self.mode: index}
-        fresh.listings = walked.listings
+        fresh.listings, fresh.complete = walked.listings, walked.complete
         if cache_path is not None:
             graph_cache.store(cache_path, fresh)
         return RootGraph(self.root, fresh, index)
@@ -482,7 +491,7 @@ class _RootBuild:
         )
         if old_index is None or not same_places or len(to_scan) * 20 > len(fresh.files):
             return _index(fresh.dependencies, self.mode)
-        index = dict(old_index)
+        index = old_index.to_dict() if isinstance(old_index, PackedIndex) else dict(old_index)
         old_deps, new_deps = old.dependencies, fresh.dependencies
         for position in to_scan:
             for module in _deps_of(old_deps[position], self.mode):

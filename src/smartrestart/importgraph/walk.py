@@ -35,11 +35,14 @@ UNTRUSTED_MTIME = -1
 class Walk:
     """The files found, the listings worth caching, and what could not be read."""
 
-    __slots__ = ("files", "listings", "unreadable")
+    __slots__ = ("complete", "files", "listings", "unreadable")
 
     def __init__(self) -> None:
         self.files: list[str] = []  # root-relative paths of .py files, in walk order
         self.listings: dict[str, DirListing] = {}  # trustworthy ones only
+        # Whether ``listings`` covers every directory: then an unchanged tree is
+        # confirmed next time by one stat per directory (see :func:`tree_unchanged`).
+        self.complete = True
         # Absolute path -> reason. One bad entry never hides the rest of its directory.
         self.unreadable: dict[str, str] = {}
 
@@ -58,6 +61,7 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
         try:
             mtime = stat(directory).st_mtime_ns
         except OSError:
+            result.complete = False
             continue
         listing = cached.get(relative)
         if listing is None or listing[0] != mtime:
@@ -65,9 +69,12 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
                 directory, is_root=not relative, mtime=mtime, unreadable=result.unreadable
             )
             if listing is None:
+                result.complete = False
                 continue
         if listing[0] < racy_after and listing[0] != UNTRUSTED_MTIME:
             result.listings[relative] = listing
+        else:
+            result.complete = False
         _, subdirs, names = listing
         if relative:
             files.extend(f"{relative}/{name}" for name in names)
@@ -76,6 +83,23 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
             files.extend(names)
             stack.extend(subdirs)
     return result
+
+
+def tree_unchanged(root: str, listings: dict[str, DirListing]) -> bool:
+    """Whether every directory of a complete set of listings still has its mtime.
+
+    Then no file was added, removed or renamed anywhere, and the last walk's
+    file list holds as it was: one stat per directory, no listing, no path built.
+    """
+    prefix = root + "/" if root != "/" else "/"
+    stat = os.stat
+    try:
+        for relative, listing in listings.items():
+            if stat(prefix + relative if relative else root).st_mtime_ns != listing[0]:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def _list_directory(
