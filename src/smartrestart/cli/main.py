@@ -129,8 +129,33 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Exits with ``os._exit`` once the output is flushed: tearing down a large
+    import graph object by object takes longer than a warm decide itself,
+    and nothing is left to clean up (no atexit handlers are ours).
+    """
     # File names are bytes; paths that are not UTF-8 go back out as they came in.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="surrogateescape")
-    cli(prog_name="smartrestart")
+    try:
+        cli(prog_name="smartrestart")
+        code = 0
+    except SystemExit as exit_request:
+        code = exit_code_of(exit_request)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head`: not an error of ours
+        pass
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def exit_code_of(exit_request: SystemExit) -> int:
+    """The status ``sys.exit(...)`` asked for, as the interpreter would compute it."""
+    if exit_request.code is None:
+        return 0
+    if isinstance(exit_request.code, int):
+        return exit_request.code & 0xFF
+    print(exit_request.code, file=sys.stderr)
+    return 1
