@@ -150,13 +150,23 @@ def _checked(usec: int, given: object) -> int:
 
 
 def format_timespan(usec: int) -> str:
-    """Exact systemd spelling of ``usec``, e.g. ``1min 30s`` or ``250ms``."""
+    """Exact systemd spelling of ``usec``, e.g. ``1min 30s`` or ``250ms``.
+
+    systemd refuses a component whose count reaches ``USEC_INFINITY / unit``
+    (integer division: ``213503982d`` is out of range although it is less
+    than USEC_INFINITY microseconds). Near the limit, one unit is carried to
+    the next smaller one (``213503981d 32h ...``), so every span below
+    USEC_INFINITY gets a spelling systemd accepts (seen on 252 and 257).
+    """
     if usec == 0:
         return "0"
     parts: list[str] = []
     remaining = usec
     for suffix, size in _FORMAT_STEPS:
         count, remaining = divmod(remaining, size)
+        if count >= USEC_INFINITY // size:
+            count -= 1
+            remaining += size
         if count:
             parts.append(f"{count}{suffix}")
     return " ".join(parts)
