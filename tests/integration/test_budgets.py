@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from smartrestart.journal import EVENTS
+from smartrestart.systemd.dbus import unit_object_path
+from smartrestart.timespan import MAX_TIMESPAN_USEC, USEC_INFINITY, format_timespan
 from tests.integration.helpers import PROGRAMS
 from tests.testbed import BED_PROJECT, PROJECT, TestBed
 
 
-@pytest.fixture(scope="module")
-def budget_bed(bed: TestBed) -> Iterator[TestBed]:
-    """The bed with smartrestart installed as a package would: command and handler units."""
+def install_smartrestart(bed: TestBed) -> None:
+    """smartrestart in the bed as a package would install it: command and handler units."""
     bed.write(
         "/usr/local/bin/smartrestart",
         f'#!/bin/sh\nPYTHONPATH={BED_PROJECT / "src"} exec {bed.python} -m smartrestart "$@"\n',
@@ -26,6 +27,12 @@ def budget_bed(bed: TestBed) -> Iterator[TestBed]:
     for unit in (PROJECT / "units").iterdir():
         bed.write(f"/etc/systemd/system/{unit.name}", unit.read_text())
     bed.systemctl("daemon-reload")
+
+
+@pytest.fixture(scope="module")
+def budget_bed(bed: TestBed) -> Iterator[TestBed]:
+    """The bed with smartrestart installed: command and handler units."""
+    install_smartrestart(bed)
     yield bed
 
 
@@ -372,3 +379,229 @@ def test_generation_is_idempotent_and_reloads_only_on_change(
     assert f"would remove /etc/systemd/system/{unit}.d/50-smartrestart.conf" in " ".join(
         changed.stdout.split()
     )
+
+
+# --- systemd's own limits -----------------------------------------------------------------
+
+
+def bus_property(bed: TestBed, unit: str, interface: str, name: str) -> int:
+    """A unit's property as the raw number systemd holds (``busctl get-property``)."""
+    out = bed.run(
+        "busctl",
+        "get-property",
+        "org.freedesktop.systemd1",
+        unit_object_path(unit).decode(),
+        f"org.freedesktop.systemd1.{interface}",
+        name,
+    ).stdout.split()
+    return int(out[1])
+
+
+def test_values_at_systemds_limits_are_accepted_by_systemd(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exec sleep infinity")
+    longest = f"{MAX_TIMESPAN_USEC}us"  # USEC_INFINITY - 1 microseconds
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: transient, intensity: 4294967294, period: {longest}, "
+        f"stop_timeout: {longest}, startup_timeout: {longest}, watchdog: {longest}, "
+        f"backoff: {{base: 1s, max: {longest}}}}}\n",
+    )
+    bed.systemctl("start", unit)  # WatchdogUSec reads as infinity until the unit runs
+    assert bus_property(bed, unit, "Unit", "StartLimitBurst") == 4294967295
+    for interface, name in (
+        ("Unit", "StartLimitIntervalUSec"),
+        ("Service", "TimeoutStopUSec"),
+        ("Service", "TimeoutStartUSec"),
+        ("Service", "WatchdogUSec"),
+        *([("Service", "RestartMaxDelayUSec")] if bed.systemd_version >= 254 else []),
+    ):
+        assert bus_property(bed, unit, interface, name) == MAX_TIMESPAN_USEC, name
+    log = bed.journal("-b", "--grep", unit_name)
+    assert "out of range" not in log and "Failed to parse" not in log, log
+    bed.systemctl("stop", unit)
+
+
+def test_one_microsecond_more_is_what_systemd_refuses(budget_bed: TestBed, unit_name: str) -> None:
+    """The limit generate enforces is systemd's own: USEC_INFINITY is out of range."""
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exec sleep infinity")
+    bed.write(
+        f"/etc/systemd/system/{unit}.d/limit.conf",
+        f"[Unit]\nStartLimitIntervalSec={format_timespan(USEC_INFINITY)}\n"
+        "StartLimitBurst=4294967296\n",
+    )
+    bed.systemctl("daemon-reload")
+    assert bus_property(bed, unit, "Unit", "StartLimitBurst") != 4294967296
+    log = bed.journal("-b", "--grep", f"{unit}.d/limit.conf")
+    assert log.count("limit.conf:2: Failed to parse") >= 1
+    assert log.count("limit.conf:3: Failed to parse") >= 1
+    rules = f"{unit}: {{intensity: 3, period: {USEC_INFINITY}us}}\n"
+    bed.write(f"/srv/{unit_name}/rules.yaml", "budgets:\n  " + rules)
+    refused = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{unit_name}"
+    )
+    assert refused.returncode == 2 and "USEC_INFINITY" in refused.stderr, refused.stderr
+
+
+# --- the failure handler on bad input and failed actions ------------------------------------
+
+
+def handler_unit(unit: str) -> str:
+    return f"smartrestart-failure@{unit}.service"
+
+
+def test_a_malformed_handler_parameter_is_a_logged_error_not_a_traceback(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    generate(bed, unit_name, f"{unit}: {{restart: transient, intensity: 0, period: 30s}}\n")
+    dropin = f"/etc/systemd/system/{unit}.d/50-smartrestart.conf"
+    edited = bed.read(dropin).replace(
+        "X-SmartRestart-OnExhausted=none", "X-SmartRestart-OnExhausted=restart"
+    )
+    bed.write(dropin, edited)  # by hand: the verb without its unit (an IndexError before)
+    bed.systemctl("daemon-reload")
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: len(entries(bed, "handler-failed", unit)) == 1, timeout=15)
+    (entry,) = entries(bed, "handler-failed", unit)
+    assert "X-SmartRestart-OnExhausted=restart" in entry["SMARTRESTART_ERROR"]
+    assert entry["SMARTRESTART_EXIT_STATUS"] == "2"
+    handler = handler_unit(unit)
+    bed.wait_for(lambda: bed.show(handler, "ActiveState")["ActiveState"] == "failed", timeout=10)
+    shown = bed.show(handler, "Result", "ExecMainStatus", "NRestarts")
+    # Exit status 2 (a wrong drop-in) is not retried: trying again cannot fix it.
+    assert (shown["Result"], shown["ExecMainStatus"], shown["NRestarts"]) == ("exit-code", "2", "0")
+    handler_log = bed.journal("-u", handler)
+    assert "Traceback" not in handler_log
+    assert "smartrestart: error:" in handler_log and "X-SmartRestart-OnExhausted" in handler_log
+    assert entries(bed, "gave-up", unit) == []
+
+
+def record(bed: TestBed, unit: str) -> dict[str, Any]:
+    text = bed.read(f"/run/smartrestart/budgets/{unit}.json")
+    return json.loads(text) if text else {}
+
+
+def test_a_failed_escalation_is_retried_and_recorded_only_once_done(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    helper = f"{unit_name}-helper.service"
+    bed.install_unit(helper, "[Service]\nType=oneshot\nExecStart=/bin/false\n", reload=False)
+    unit = counting_unit(bed, unit_name, "exit 78")
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: permanent, intensity: 3, period: 30s, fatal_exit_codes: [78], "
+        f"on_exhausted: restart {helper}}}\n",
+    )
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: len(entries(bed, "handler-failed", unit)) == 1, timeout=15)
+    (failed,) = entries(bed, "handler-failed", unit)
+    assert "escalation 'restart" in failed["SMARTRESTART_ERROR"]
+    assert failed["SMARTRESTART_EXIT_STATUS"] == "1"
+    invocation = bed.show(unit, "InvocationID")["InvocationID"]
+    kept = record(bed, unit)
+    assert kept["last_handled_invocation"] != invocation  # not handled: it failed
+    assert (kept["failed_invocation"], kept["failed_attempts"]) == (invocation, 1)
+    # The escalation target gets fixed; the handler unit runs again by itself (RestartSec=10s).
+    bed.install_unit(helper, "[Service]\nType=oneshot\nExecStart=/bin/true\n")
+    bed.wait_for(lambda: len(entries(bed, "escalated", unit)) == 1, timeout=30)
+    (escalated,) = entries(bed, "escalated", unit)
+    assert escalated["SMARTRESTART_REASON"] == "fatal exit status 78"
+    kept = record(bed, unit)
+    assert (kept["last_handled_invocation"], kept["failed_attempts"]) == (invocation, 0)
+    assert bed.show(handler_unit(unit), "NRestarts")["NRestarts"] == "1"
+    assert len(runs(bed, unit_name)) == 1
+
+
+def test_a_second_exhaustion_while_a_cooldown_is_pending_schedules_a_new_one(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    timer = f"smartrestart-cooldown@{unit}.timer"
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: transient, intensity: 0, period: 30s, cooldown: 6s, "
+        "max_cooldown_cycles: 1}\n",
+    )
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: len(entries(bed, "cooldown-scheduled", unit)) == 1, timeout=15)
+    first = bed.show(timer, "ActiveState", "InvocationID")
+    assert first["ActiveState"] == "active"
+    # Someone starts the unit by hand during the cooldown; it fails again at once.
+    bed.systemctl("reset-failed", unit)
+    bed.systemctl("start", unit, check=False)
+    bed.wait_for(lambda: len(entries(bed, "cooldown-scheduled", unit)) == 2, timeout=15)
+    assert entries(bed, "handler-failed", unit) == []
+    second = bed.show(timer, "ActiveState", "InvocationID")
+    assert second["ActiveState"] == "active" and second["InvocationID"] != first["InvocationID"]
+    bed.wait_for(lambda: len(entries(bed, "gave-up", unit)) == 1, timeout=30)
+    (restart,) = entries(bed, "cooldown-restart", unit)  # the replaced timer never fired
+    scheduled = [int(e["__MONOTONIC_TIMESTAMP"]) for e in entries(bed, "cooldown-scheduled", unit)]
+    waited = (int(restart["__MONOTONIC_TIMESTAMP"]) - scheduled[1]) / 1e6
+    assert waited >= 5.9, waited  # the new cooldown's full 6 s, counted from the second failure
+    assert len(runs(bed, unit_name)) == 3
+
+
+# --- aliases and rules files of several applications --------------------------------------------
+
+
+def test_a_budget_on_an_alias_goes_to_the_unit_and_is_enforced(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    alias = f"{unit_name}-alias.service"
+    bed.run("ln", "-s", f"/etc/systemd/system/{unit}", f"/etc/systemd/system/{alias}")
+    bed.systemctl("daemon-reload")
+    report = generate(
+        bed, unit_name, f"{alias}: {{restart: transient, intensity: 2, period: 30s}}\n"
+    )
+    (file,) = report["files"]
+    assert (file["unit"], file["budget"]) == (unit, alias)
+    assert file["path"] == f"/etc/systemd/system/{unit}.d/50-smartrestart.conf"
+    bed.systemctl("start", alias, check=False)
+    final = settled(bed, unit)
+    assert len(runs(bed, unit_name)) == 3
+    assert final["ActiveState"] == "failed"
+    bed.wait_for(lambda: len(entries(bed, "gave-up", unit)) == 1, timeout=10)  # under the unit's id
+    both = f"{alias}: {{restart: transient}}\n{unit}: {{restart: temporary}}\n"
+    bed.write(f"/srv/{unit_name}/rules.yaml", "budgets:\n" + textwrap.indent(both, "  "))
+    refused = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{unit_name}"
+    )
+    assert refused.returncode == 2 and "are the same unit" in refused.stderr, refused.stderr
+
+
+def test_two_applications_rules_files_keep_their_own_dropins(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    first, second = f"{unit_name}-a", f"{unit_name}-b"
+    unit_a = counting_unit(bed, first, "exec sleep infinity")
+    unit_b = counting_unit(bed, second, "exec sleep infinity")
+    generate(bed, first, f"{unit_a}: {{restart: transient, intensity: 2, period: 10s}}\n")
+    generate(bed, second, f"{unit_b}: {{restart: transient, intensity: 4, period: 10s}}\n")
+    assert bed.show(unit_a, "StartLimitBurst")["StartLimitBurst"] == "3"
+    assert bed.show(unit_b, "StartLimitBurst")["StartLimitBurst"] == "5"
+    # The second application budgets the first one's unit too: a conflict, nothing changes.
+    both = f"{unit_a}: {{restart: permanent}}\n{unit_b}: {{restart: transient}}\n"
+    bed.write(f"/srv/{second}/rules.yaml", "budgets:\n" + textwrap.indent(both, "  "))
+    conflict = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{second}"
+    )
+    assert conflict.returncode == 2 and f"generated from /srv/{first}/rules.yaml" in conflict.stderr
+    assert bed.show(unit_b, "StartLimitBurst")["StartLimitBurst"] == "5"
+    # The second application drops its budget: only its own drop-in goes.
+    report = generate(bed, second, "{}\n")
+    assert [(f["unit"], f["result"]) for f in report["files"]] == [(unit_b, "removed")]
+    assert bed.read(f"/etc/systemd/system/{unit_a}.d/50-smartrestart.conf")
+    assert bed.show(unit_a, "StartLimitBurst")["StartLimitBurst"] == "3"
