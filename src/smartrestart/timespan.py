@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 
 USEC_PER_MSEC = 1_000
 USEC_PER_SEC = 1_000_000
@@ -106,6 +105,8 @@ def parse_timespan(text: str | int | float) -> int:
             raise TimespanError(f"{text!r} is not a finite number")
         # repr() is the shortest decimal that reads back as this float, so
         # 0.1 means 100000 microseconds exactly, as the file says.
+        from decimal import Decimal  # only for YAML floats; the usual spans are strings
+
         return _checked(int(Decimal(repr(text)) * USEC_PER_SEC) if text >= 0 else -1, text)
     return _checked(_parse_text(text), text)
 
