@@ -56,6 +56,7 @@ def generate(bed: TestBed, name: str, budgets: str) -> dict[str, Any]:
     )
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
+    data["files"] = [f for f in data["files"] if f["result"] != "orphan"]  # other tests' leftovers
     for file in data["files"]:
         verify = bed.run("systemd-analyze", "verify", "--man=no", file["unit"], check=False)
         assert verify.returncode == 0 and "smartrestart" not in verify.stderr, verify.stderr

@@ -170,7 +170,7 @@ def _act(
             how = f"ended {end.result}" if end else f"not done after {ESCALATION_TIMEOUT:g} s"
             raise JobFailed(f"{unit}: escalation '{escalation}' failed: the job {how}")
         fields.update(SMARTRESTART_ESCALATION=str(escalation), SMARTRESTART_JOB=job)
-        log("escalated", f"{unit}: {decision.reason}; escalated: {escalation}", fields)
+        log("escalated", f"{unit}: {decision.reason}; escalating: {escalation}", fields)
     else:
         log("gave-up", f"{unit}: {decision.reason}; it stays failed", fields)
 
