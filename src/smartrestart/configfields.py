@@ -6,6 +6,7 @@ frozen dataclasses and never re-checks a dict.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -92,19 +93,25 @@ def require_int(
     *,
     minimum: int | None = None,
     maximum: int | None = None,
+    limit: str | None = None,
 ) -> int:
+    """An integer within bounds; ``limit`` says where ``maximum`` comes from, for the message."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(where, field, f"expected an integer, got {type_name(value)}")
     if minimum is not None and value < minimum:
         raise ConfigError(where, field, f"must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        raise ConfigError(where, field, f"must be at most {maximum}, got {value}")
+        why = f" ({limit})" if limit else ""
+        raise ConfigError(where, field, f"must be at most {maximum}{why}, got {value}")
     return value
 
 
 def require_number(value: Any, where: Location, field: str, *, minimum: float) -> float:
+    """A finite number: YAML's ``.inf`` and ``.nan`` are numbers no setting can use."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(where, field, f"expected a number, got {type_name(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, field, f"{value!r} is not a finite number")
     if value < minimum:
         raise ConfigError(where, field, f"must be at least {minimum:g}, got {value:g}")
     return float(value)
@@ -121,7 +128,11 @@ def require_str_list(value: Any, where: Location, field: str) -> list[tuple[str,
 
 
 def require_timespan(value: Any, where: Location, field: str, *, positive: bool = True) -> int:
-    """Microseconds of a systemd time span given as a string or a number of seconds."""
+    """Microseconds of a systemd time span given as a string or a number of seconds.
+
+    Refuses what systemd would refuse (and then silently drop the directive):
+    non-finite numbers and spans of ``USEC_INFINITY`` (2^64-1 µs) or more.
+    """
     from smartrestart.timespan import TimespanError, parse_timespan
 
     if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -129,6 +129,16 @@ EVENTS: dict[str, Event] = {
         "before every automatic restart), but the unit is still within its restart budget. "
         "smartrestart's failure handler did nothing.",
     ),
+    "handler-failed": Event(
+        "48c06eca353d4e9bb4179cfb12fd0429",
+        PRIORITY_ERR,
+        "@SMARTRESTART_UNIT@: smartrestart's @SMARTRESTART_HANDLER@ handler could not act",
+        "The @SMARTRESTART_HANDLER@ handler for @SMARTRESTART_UNIT@ stopped with exit status "
+        "@SMARTRESTART_EXIT_STATUS@: @SMARTRESTART_ERROR@. Nothing was recorded as handled. "
+        "Exit status 2 means the unit's drop-in or name is wrong: fix it (run "
+        "'smartrestart generate'), then start smartrestart-failure@UNIT.service for this unit "
+        "again. Otherwise the failure handler tries again by itself, a few times.",
+    ),
 }
 
 

@@ -66,7 +66,12 @@ def test_role_generates_budgets_and_its_handler_restarts_on_change(
             "budgets": {unit: {"restart": "permanent", "intensity": 3, "period": "30s"}},
         },
         "smartrestart_changed_files": ["src/app.py"],
-        "smartrestart_generate_args": ["--unit-dir", str(bed.path("/etc/systemd/system"))],
+        # The bed's unit directory seen from the host: an explicit --unit-dir, reloaded on request.
+        "smartrestart_generate_args": [
+            "--unit-dir",
+            str(bed.path("/etc/systemd/system")),
+            "--reload",
+        ],
         "smartrestart_apply_args": ["--lock-file", str(tmp_path / "apply.lock")],
         "smartrestart_environment": {"DBUS_SYSTEM_BUS_ADDRESS": bed.bus_address},
         "app_code": "print('v1')\n",

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from smartrestart.journal import EVENTS
+from smartrestart.systemd.dbus import unit_object_path
+from smartrestart.timespan import MAX_TIMESPAN_USEC, USEC_INFINITY, format_timespan
 from tests.integration.helpers import PROGRAMS
 from tests.testbed import BED_PROJECT, PROJECT, TestBed
 
 
-@pytest.fixture(scope="module")
-def budget_bed(bed: TestBed) -> Iterator[TestBed]:
-    """The bed with smartrestart installed as a package would: command and handler units."""
+def install_smartrestart(bed: TestBed) -> None:
+    """smartrestart in the bed as a package would install it: command and handler units."""
     bed.write(
         "/usr/local/bin/smartrestart",
         f'#!/bin/sh\nPYTHONPATH={BED_PROJECT / "src"} exec {bed.python} -m smartrestart "$@"\n',
@@ -26,6 +27,12 @@ def budget_bed(bed: TestBed) -> Iterator[TestBed]:
     for unit in (PROJECT / "units").iterdir():
         bed.write(f"/etc/systemd/system/{unit.name}", unit.read_text())
     bed.systemctl("daemon-reload")
+
+
+@pytest.fixture(scope="module")
+def budget_bed(bed: TestBed) -> Iterator[TestBed]:
+    """The bed with smartrestart installed: command and handler units."""
+    install_smartrestart(bed)
     yield bed
 
 
@@ -46,6 +53,9 @@ def generate(bed: TestBed, name: str, budgets: str, *args: str) -> dict[str, Any
     )
     assert result.returncode in (0, 1), result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
+    # Drop-ins other tests generated from rules files the bed does not have (the
+    # Ansible role's, from the host) are orphans here: reported and kept, not ours.
+    data["files"] = [f for f in data["files"] if f["result"] != "orphan"]
     for file in data["files"]:  # every drop-in generated must pass systemd-analyze verify
         if file["result"] != "removed":
             verify_clean(bed, file["unit"])
@@ -196,6 +206,8 @@ def test_fatal_exit_is_not_restarted_and_escalates(budget_bed: TestBed, unit_nam
     bed.wait_for(lambda: bed.show(target, "ActiveState")["ActiveState"] == "inactive", timeout=15)
     assert bed.show(member, "ActiveState")["ActiveState"] == "inactive"  # stopped with its target
     assert len(runs(bed, unit_name)) == 1
+    # The handler logs once the stop job is done, which may be after the target went inactive.
+    bed.wait_for(lambda: len(entries(bed, "escalated", unit)) == 1, timeout=15)
     (entry,) = entries(bed, "escalated", unit)
     assert entry["SMARTRESTART_REASON"] == "fatal exit status 78"
     assert entry["SMARTRESTART_ESCALATION"] == f"stop {target}"
@@ -372,3 +384,125 @@ def test_generation_is_idempotent_and_reloads_only_on_change(
     assert f"would remove /etc/systemd/system/{unit}.d/50-smartrestart.conf" in " ".join(
         changed.stdout.split()
     )
+
+
+# --- systemd's own limits -----------------------------------------------------------------
+
+
+def bus_property(bed: TestBed, unit: str, interface: str, name: str) -> int:
+    """A unit's property as the raw number systemd holds (``busctl get-property``)."""
+    out = bed.run(
+        "busctl",
+        "get-property",
+        "org.freedesktop.systemd1",
+        unit_object_path(unit).decode(),
+        f"org.freedesktop.systemd1.{interface}",
+        name,
+    ).stdout.split()
+    return int(out[1])
+
+
+def test_values_at_systemds_limits_are_accepted_by_systemd(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exec sleep infinity")
+    longest = f"{MAX_TIMESPAN_USEC}us"  # USEC_INFINITY - 1 microseconds
+    generate(
+        bed,
+        unit_name,
+        f"{unit}: {{restart: transient, intensity: 4294967294, period: {longest}, "
+        f"stop_timeout: {longest}, startup_timeout: {longest}, watchdog: {longest}, "
+        f"backoff: {{base: 1s, max: {longest}}}}}\n",
+    )
+    bed.systemctl("start", unit)  # WatchdogUSec reads as infinity until the unit runs
+    assert bus_property(bed, unit, "Unit", "StartLimitBurst") == 4294967295
+    for interface, name in (
+        ("Unit", "StartLimitIntervalUSec"),
+        ("Service", "TimeoutStopUSec"),
+        ("Service", "TimeoutStartUSec"),
+        ("Service", "WatchdogUSec"),
+        *([("Service", "RestartMaxDelayUSec")] if bed.systemd_version >= 254 else []),
+    ):
+        assert bus_property(bed, unit, interface, name) == MAX_TIMESPAN_USEC, name
+    log = bed.journal("-b", "--grep", unit_name)
+    assert "out of range" not in log and "Failed to parse" not in log, log
+    bed.systemctl("stop", unit)
+
+
+def test_one_microsecond_more_is_what_systemd_refuses(budget_bed: TestBed, unit_name: str) -> None:
+    """The limit generate enforces is systemd's own: USEC_INFINITY is out of range."""
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exec sleep infinity")
+    bed.write(
+        f"/etc/systemd/system/{unit}.d/limit.conf",
+        f"[Unit]\nStartLimitIntervalSec={format_timespan(USEC_INFINITY)}\n"
+        "StartLimitBurst=4294967296\n",
+    )
+    bed.systemctl("daemon-reload")
+    assert bus_property(bed, unit, "Unit", "StartLimitBurst") != 4294967296
+    log = bed.journal("-b", "--grep", f"{unit}.d/limit.conf")
+    assert log.count("limit.conf:2: Failed to parse") >= 1
+    assert log.count("limit.conf:3: Failed to parse") >= 1
+    rules = f"{unit}: {{intensity: 3, period: {USEC_INFINITY}us}}\n"
+    bed.write(f"/srv/{unit_name}/rules.yaml", "budgets:\n  " + rules)
+    refused = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{unit_name}"
+    )
+    assert refused.returncode == 2 and "USEC_INFINITY" in refused.stderr, refused.stderr
+
+
+# --- aliases and rules files of several applications --------------------------------------------
+
+
+def test_a_budget_on_an_alias_goes_to_the_unit_and_is_enforced(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exit 1")
+    alias = f"{unit_name}-alias.service"
+    bed.run("ln", "-s", f"/etc/systemd/system/{unit}", f"/etc/systemd/system/{alias}")
+    bed.systemctl("daemon-reload")
+    report = generate(
+        bed, unit_name, f"{alias}: {{restart: transient, intensity: 2, period: 30s}}\n"
+    )
+    (file,) = report["files"]
+    assert (file["unit"], file["budget"]) == (unit, alias)
+    assert file["path"] == f"/etc/systemd/system/{unit}.d/50-smartrestart.conf"
+    bed.systemctl("start", alias, check=False)
+    final = settled(bed, unit)
+    assert len(runs(bed, unit_name)) == 3
+    assert final["ActiveState"] == "failed"
+    bed.wait_for(lambda: len(entries(bed, "gave-up", unit)) == 1, timeout=10)  # under the unit's id
+    both = f"{alias}: {{restart: transient}}\n{unit}: {{restart: temporary}}\n"
+    bed.write(f"/srv/{unit_name}/rules.yaml", "budgets:\n" + textwrap.indent(both, "  "))
+    refused = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{unit_name}"
+    )
+    assert refused.returncode == 2 and "are the same unit" in refused.stderr, refused.stderr
+
+
+def test_two_applications_rules_files_keep_their_own_dropins(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    bed = budget_bed
+    first, second = f"{unit_name}-a", f"{unit_name}-b"
+    unit_a = counting_unit(bed, first, "exec sleep infinity")
+    unit_b = counting_unit(bed, second, "exec sleep infinity")
+    generate(bed, first, f"{unit_a}: {{restart: transient, intensity: 2, period: 10s}}\n")
+    generate(bed, second, f"{unit_b}: {{restart: transient, intensity: 4, period: 10s}}\n")
+    assert bed.show(unit_a, "StartLimitBurst")["StartLimitBurst"] == "3"
+    assert bed.show(unit_b, "StartLimitBurst")["StartLimitBurst"] == "5"
+    # The second application budgets the first one's unit too: a conflict, nothing changes.
+    both = f"{unit_a}: {{restart: permanent}}\n{unit_b}: {{restart: transient}}\n"
+    bed.write(f"/srv/{second}/rules.yaml", "budgets:\n" + textwrap.indent(both, "  "))
+    conflict = bed.smartrestart(
+        "generate", "-r", "rules.yaml", "--config-root", "/nonexistent", cwd=f"/srv/{second}"
+    )
+    assert conflict.returncode == 2 and f"generated from /srv/{first}/rules.yaml" in conflict.stderr
+    assert bed.show(unit_b, "StartLimitBurst")["StartLimitBurst"] == "5"
+    # The second application drops its budget: only its own drop-in goes.
+    report = generate(bed, second, "{}\n")
+    assert [(f["unit"], f["result"]) for f in report["files"]] == [(unit_b, "removed")]
+    assert bed.read(f"/etc/systemd/system/{unit_a}.d/50-smartrestart.conf")
+    assert bed.show(unit_a, "StartLimitBurst")["StartLimitBurst"] == "3"

@@ -124,6 +124,9 @@ def test_package_runs_on_debians_own_modules(
     bed.run("/usr/bin/smartrestart", "generate", "--config-root", "/none", cwd=app)
     bed.systemctl("start", f"{unit_name}-fatal.service", check=False)
     bed.wait_for(lambda: bed.show(target, "ActiveState")["ActiveState"] == "inactive", timeout=20)
-    escalated = bed.journal(f"MESSAGE_ID={EVENTS['escalated'].message_id}", "-x")
+    # The handler logs the escalation once its stop job is done: after the target went inactive.
+    message_id = f"MESSAGE_ID={EVENTS['escalated'].message_id}"
+    bed.wait_for(lambda: f"stop {target}" in bed.journal(message_id), timeout=20)
+    escalated = bed.journal(message_id, "-x")
     assert f"escalating: stop {target}" in escalated
     assert "as an OTP supervisor" in escalated  # the catalog the package installed explains it

@@ -1,33 +1,34 @@
-"""Writing budget drop-ins into a unit directory: planned first, then applied atomically.
+"""Budget drop-ins in a unit directory: what to change is planned first, then applied at once.
 
 Every file is ``<unit dir>/<unit>.d/50-smartrestart.conf``. A file is only
-rewritten when its content changes; drop-ins this tool wrote for units no
-longer budgeted are removed (recognised by their header, so nothing else is
-ever touched). Writes go through :mod:`smartrestart.atomicfile`: temp file
-and rename inside a directory opened without following symlinks, so a
-symlinked ``<unit>.d`` or drop-in is refused instead of followed.
+rewritten when its content changes. Which existing drop-ins a run may
+rewrite or remove is decided by their recorded source
+(:mod:`smartrestart.budget.ownership`): a file without our header is never
+touched, and one generated from another application's rules file neither.
+I/O goes through :mod:`smartrestart.budget.unitdir`: nothing is followed
+through a symlink, and a failure while writing leaves nothing half-written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from smartrestart.atomicfile import UnsafePathError, open_directory, read_in, write_in
-from smartrestart.budget.render import DROPIN_NAME, is_ours
-from smartrestart.errors import UsageError
+from smartrestart.budget.ownership import Owner, Ownership
+from smartrestart.budget.render import DROPIN_NAME, is_ours, source_of
+from smartrestart.budget.unitdir import StagedWrites, read_dropin, remove_dropin, scan_dropins
+from smartrestart.errors import JobFailed, UsageError
 
 
 class Change(StrEnum):
     WRITE = "write"
     UNCHANGED = "unchanged"
     REMOVE = "remove"
+    ORPHAN = "orphan"  # ours, its rules file is gone: kept and reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,11 @@ class FilePlan:
     change: Change
     old: str | None
     new: str | None
+    source: str | None = None  # the rules file recorded in the old file, if any
 
     def diff(self) -> str:
+        if self.change is Change.ORPHAN:
+            return ""
         old = (self.old or "").splitlines(keepends=True)
         new = (self.new or "").splitlines(keepends=True)
         label = str(self.path).lstrip("/")
@@ -56,100 +60,85 @@ def dropin_path(unit_dir: Path, unit: str) -> Path:
     return unit_dir / f"{unit}.d" / DROPIN_NAME
 
 
-def plan_dropins(unit_dir: Path, wanted: Mapping[str, str]) -> list[FilePlan]:
-    """What writing ``wanted`` (unit -> drop-in text) into ``unit_dir`` would change."""
+def plan_dropins(
+    unit_dir: Path,
+    wanted: Mapping[str, str],
+    ownership: Ownership,
+    *,
+    remove_orphans: bool = False,
+    exists: Callable[[str], bool] = os.path.exists,
+) -> list[FilePlan]:
+    """What writing ``wanted`` (unit -> drop-in text) into ``unit_dir`` would change.
+
+    Raises :class:`UsageError` for a file in the way that is not ours, and
+    for drop-ins another rules file generated for units this run budgets.
+    """
     plans: list[FilePlan] = []
+    conflicts: list[str] = []
     for unit, text in sorted(wanted.items()):
         path = dropin_path(unit_dir, unit)
-        old = _read(path)
+        old = read_dropin(path, strict=True)
+        source = source_of(old) if old is not None else None
         if old is not None and not is_ours(old):
             raise UsageError(
                 f"{path} exists and was not written by smartrestart; refusing to overwrite it"
             )
-        plans.append(
-            FilePlan(unit, path, Change.UNCHANGED if old == text else Change.WRITE, old, text)
+        if old is not None and ownership.owner(source, exists) is Owner.FOREIGN:
+            conflicts.append(f"{path} was generated from {source}")
+            continue
+        change = Change.UNCHANGED if old == text else Change.WRITE
+        plans.append(FilePlan(unit, path, change, old, text, source))
+    if conflicts:
+        raise UsageError(
+            f"{'; '.join(conflicts)}, another rules file this run did not load: a unit has one "
+            "budget, so remove it from one of the files (or delete the drop-in to hand it over); "
+            "nothing was changed"
         )
-    for unit, path, old in _ours_in(unit_dir):
-        if unit not in wanted:
-            plans.append(FilePlan(unit, path, Change.REMOVE, old, None))
+    for unit, path, old in scan_dropins(unit_dir, DROPIN_NAME):
+        if unit in wanted or not is_ours(old):
+            continue
+        source = source_of(old)
+        owner = ownership.owner(source, exists)
+        if owner is Owner.MINE or (owner is Owner.ORPHAN and remove_orphans):
+            plans.append(FilePlan(unit, path, Change.REMOVE, old, None, source))
+        elif owner is Owner.ORPHAN:
+            plans.append(FilePlan(unit, path, Change.ORPHAN, old, old, source))
     return plans
 
 
 def apply_plans(plans: list[FilePlan]) -> None:
-    """Carry out planned writes and removals."""
-    for plan in plans:
-        if plan.change is Change.WRITE:
-            assert plan.new is not None
-            dir_fd = _open_dropin_dir(plan.path.parent)
-            try:
-                write_in(dir_fd, plan.path.name, plan.new.encode())
-            finally:
-                os.close(dir_fd)
-        elif plan.change is Change.REMOVE:
-            dir_fd = open_directory(plan.path.parent)
-            try:
-                os.unlink(plan.path.name, dir_fd=dir_fd)
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-            try:
-                plan.path.parent.rmdir()  # only when nothing else is in <unit>.d
-            except OSError as exc:
-                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise
-
-
-def _open_dropin_dir(directory: Path) -> int:
-    parent_fd = open_directory(directory.parent, create=True)
+    """Carry out planned writes and removals: all staged first, so a failure changes nothing."""
+    staged = StagedWrites()
+    removals = [plan for plan in plans if plan.change is Change.REMOVE]
+    current = Path()
     try:
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(directory.name, 0o755, dir_fd=parent_fd)
-        fd = os.open(
-            directory.name,
-            os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-            dir_fd=parent_fd,
-        )
+        for plan in plans:
+            if plan.change is Change.WRITE:
+                assert plan.new is not None
+                current = plan.path
+                staged.stage(plan.path, plan.new.encode())
+        for plan in removals:
+            current = plan.path
+            if not os.access(plan.path.parent, os.W_OK | os.X_OK):
+                raise PermissionError(13, "permission denied")
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise UsageError(
-                f"{directory} is a symlink or not a directory; refusing to write into it"
-            ) from None
+        staged.roll_back()
+        raise UsageError(
+            f"cannot write {current}: {exc.strerror or exc}; nothing was changed"
+        ) from None
+    except BaseException:
+        staged.roll_back()
         raise
-    finally:
-        os.close(parent_fd)
-    return fd
-
-
-def _read(path: Path) -> str | None:
+    done: list[Path] = []
     try:
-        dir_fd = open_directory(path.parent)
-    except FileNotFoundError:
-        return None
-    except UnsafePathError:
-        raise UsageError(f"{path.parent} is a symlink; refusing to follow it") from None
-    try:
-        data = read_in(dir_fd, path.name)
-    except UnsafePathError:
-        raise UsageError(f"{path} is a symlink; refusing to follow it") from None
-    finally:
-        os.close(dir_fd)
-    return None if data is None else data.decode("utf-8", "replace")
-
-
-def _ours_in(unit_dir: Path) -> list[tuple[str, Path, str]]:
-    """Drop-ins under ``unit_dir`` that carry our header: (unit, path, text)."""
-    found: list[tuple[str, Path, str]] = []
-    try:
-        entries = sorted(unit_dir.iterdir())
-    except FileNotFoundError:
-        return found
-    for entry in entries:
-        if not entry.name.endswith(".d") or entry.is_symlink() or not entry.is_dir():
-            continue
-        path = entry / DROPIN_NAME
-        if path.is_symlink() or not path.is_file():
-            continue
-        text = path.read_text(errors="replace")
-        if is_ours(text):
-            found.append((entry.name[: -len(".d")], path, text))
-    return found
+        done.extend(staged.commit())
+        for plan in removals:
+            current = plan.path
+            remove_dropin(plan.path)
+            done.append(plan.path)
+    except OSError as exc:
+        staged.roll_back()
+        changed = ", ".join(str(p) for p in done) or "nothing"
+        raise JobFailed(
+            f"changing {current} failed: {exc.strerror or exc}; already changed: {changed}"
+        ) from None

@@ -18,11 +18,16 @@ Cooldown cycles count as consecutive while each exhaustion comes within two
 periods of the restart that ended the previous cooldown: exhausting a budget of
 N restarts takes N+1 starts inside one start-limit window, so a later
 exhaustion means the unit ran long enough to open a fresh window.
+
+A failure counts as handled only once its action succeeded: the record the
+decision returns is saved after the cooldown timer was started or the
+escalation job finished. An action that fails is retried (the handler unit
+restarts on failure) at most :data:`MAX_ACTION_ATTEMPTS` times per failure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from smartrestart.budget.model import EscalationVerb, RestartType
@@ -30,6 +35,7 @@ from smartrestart.budget.params import HandlerParams
 from smartrestart.systemd.backend import UnitState
 
 CLD_EXITED = 1
+MAX_ACTION_ATTEMPTS = 3
 
 
 class Verdict(StrEnum):
@@ -46,6 +52,9 @@ class CycleRecord:
     cycles: int = 0
     last_restart_monotonic: float | None = None
     last_handled_invocation: str = ""
+    # Attempts at acting on one failure (by the unit's InvocationID) that failed.
+    failed_invocation: str = ""
+    failed_attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +78,7 @@ def decide_failure(
         return Decision(Verdict.IGNORE, why), record
     if state.invocation_id and state.invocation_id == record.last_handled_invocation:
         return Decision(Verdict.IGNORE, "this failure was already handled"), record
-    record = CycleRecord(record.cycles, record.last_restart_monotonic, state.invocation_id)
+    record = replace(record, last_handled_invocation=state.invocation_id)
     status = exit_status(state)
     if status is not None and status in params.fatal_exit_codes:
         return _final(params, f"fatal exit status {status}"), record
@@ -86,10 +95,20 @@ def decide_failure(
     cycle = _next_cycle(params, record, now)
     if params.max_cooldown_cycles is not None and cycle > params.max_cooldown_cycles:
         reason = f"{cause}, and all {params.max_cooldown_cycles} cooldown cycles are used up"
-        return _final(params, reason), CycleRecord(0, None, record.last_handled_invocation)
-    return Decision(Verdict.COOLDOWN, cause, cycle), CycleRecord(
-        cycle, record.last_restart_monotonic, record.last_handled_invocation
-    )
+        return _final(params, reason), replace(record, cycles=0, last_restart_monotonic=None)
+    return Decision(Verdict.COOLDOWN, cause, cycle), replace(record, cycles=cycle)
+
+
+def count_failed_action(record: CycleRecord, invocation: str) -> tuple[CycleRecord, bool]:
+    """``record`` with one more failed attempt at acting on ``invocation``; True at the last."""
+    attempts = record.failed_attempts + 1 if record.failed_invocation == invocation else 1
+    counted = replace(record, failed_invocation=invocation, failed_attempts=attempts)
+    return counted, attempts >= MAX_ACTION_ATTEMPTS
+
+
+def handled(record: CycleRecord) -> CycleRecord:
+    """The record to keep once a failure was acted on: no failed attempts pending."""
+    return replace(record, failed_invocation="", failed_attempts=0)
 
 
 def _next_cycle(params: HandlerParams, record: CycleRecord, now: float) -> int:

@@ -7,17 +7,20 @@ drop-in stays the single place an administrator looks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+from smartrestart.budget.escalation import parse_escalation
 from smartrestart.budget.model import (
     NO_ESCALATION,
     Budget,
     Escalation,
-    EscalationVerb,
     RestartType,
 )
 from smartrestart.timespan import TimespanError, format_timespan, parse_timespan
+
+Value = TypeVar("Value")
 
 KEY_RESTART = "X-SmartRestart-Restart"
 KEY_PERIOD = "X-SmartRestart-Period"
@@ -64,36 +67,63 @@ class ParamsError(ValueError):
 
 
 def parse_handler_params(text: str) -> HandlerParams:
-    """Read the ``X-SmartRestart-*`` keys of a drop-in written by ``generate``."""
+    """Read the ``X-SmartRestart-*`` keys of a drop-in written by ``generate``.
+
+    Every value is checked as strictly as the rules file was: a drop-in
+    edited by hand must give a message naming the key, not a traceback in
+    the handler unit (and not a wrong action).
+    """
     values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("X-SmartRestart-") and "=" in line:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
+
+    def read(key: str, parse: Callable[[str], Value], default: Value) -> Value:
+        if key not in values:
+            return default
+        try:
+            return parse(values[key])
+        except (ValueError, TimespanError) as exc:
+            raise ParamsError(f"{key}={values[key]}: {exc}") from None
+
+    return HandlerParams(
+        restart=read(KEY_RESTART, _restart, RestartType.PERMANENT),
+        period_usec=read(KEY_PERIOD, _span, None),
+        cooldown_usec=read(KEY_COOLDOWN, _span, None),
+        max_cooldown_cycles=read(KEY_MAX_CYCLES, _cycles, None),
+        on_exhausted=read(KEY_ON_EXHAUSTED, parse_escalation, NO_ESCALATION),
+        fatal_exit_codes=read(KEY_FATAL, _codes, ()),
+        non_retryable_exit_codes=read(KEY_NON_RETRYABLE, _codes, ()),
+    )
+
+
+def _restart(text: str) -> RestartType:
     try:
-        return HandlerParams(
-            restart=RestartType(values.get(KEY_RESTART, "permanent")),
-            period_usec=_span(values.get(KEY_PERIOD)),
-            cooldown_usec=_span(values.get(KEY_COOLDOWN)),
-            max_cooldown_cycles=int(values[KEY_MAX_CYCLES]) if KEY_MAX_CYCLES in values else None,
-            on_exhausted=_escalation(values.get(KEY_ON_EXHAUSTED, "none")),
-            fatal_exit_codes=_codes(values.get(KEY_FATAL)),
-            non_retryable_exit_codes=_codes(values.get(KEY_NON_RETRYABLE)),
-        )
-    except (ValueError, TimespanError) as exc:
-        raise ParamsError(f"unreadable X-SmartRestart key: {exc}") from None
+        return RestartType(text)
+    except ValueError:
+        choices = ", ".join(r.value for r in RestartType)
+        raise ValueError(f"not one of {choices}") from None
 
 
-def _span(text: str | None) -> int | None:
-    return parse_timespan(text) if text else None
+def _span(text: str) -> int | None:
+    usec = parse_timespan(text)
+    if usec <= 0:
+        raise ValueError("must be longer than zero")
+    return usec
 
 
-def _codes(text: str | None) -> tuple[int, ...]:
-    return tuple(int(c) for c in text.split()) if text else ()
+def _cycles(text: str) -> int | None:
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) < 1:
+        raise ValueError("expected a count of at least 1")
+    return int(text)
 
 
-def _escalation(text: str) -> Escalation:
-    words = text.split()
-    verb = EscalationVerb(words[0])
-    return NO_ESCALATION if verb is EscalationVerb.NONE else Escalation(verb, words[1])
+def _codes(text: str) -> tuple[int, ...]:
+    codes: list[int] = []
+    for word in text.split():
+        if not (word.isascii() and word.isdigit() and len(word) <= 3 and 1 <= int(word) <= 255):
+            raise ValueError(f"{word!r} is not an exit status from 1 to 255")
+        codes.append(int(word))
+    return tuple(codes)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from smartrestart.budget.escalation import EscalationError, parse_escalation
 from smartrestart.budget.model import (
     NO_ESCALATION,
     Backoff,
     Budget,
     Escalation,
-    EscalationVerb,
     RestartType,
 )
 from smartrestart.configfields import (
     check_keys,
-    did_you_mean,
     require_choice,
     require_int,
     require_list,
@@ -44,6 +43,17 @@ BUDGET_KEYS: dict[str, str] = {
 }
 BACKOFF_KEYS = ("base", "multiplier", "max")
 
+# StartLimitBurst= (intensity + 1) is an unsigned int in systemd (config_parse_unsigned).
+UINT32_MAX = 2**32 - 1
+MAX_INTENSITY = UINT32_MAX - 1
+INTENSITY_LIMIT = "StartLimitBurst= is intensity + 1, an unsigned 32-bit number"
+MAX_COOLDOWN_CYCLES = UINT32_MAX
+# OnFailure=smartrestart-failure@%n.service must itself be a valid unit name
+# (at most 255 characters), or systemd drops it and the handler never runs.
+UNIT_NAME_MAX = 255
+FAILURE_HANDLER_AFFIXES = len("smartrestart-failure@.service")
+MAX_BUDGET_UNIT_NAME = UNIT_NAME_MAX - FAILURE_HANDLER_AFFIXES
+
 
 def parse_budgets(value: Any, where: Location) -> dict[str, Budget]:
     """All budgets of one rules file, keyed by unit name."""
@@ -55,11 +65,31 @@ def parse_budgets(value: Any, where: Location) -> dict[str, Budget]:
         unit_where = mapping.location_of(unit)
         field = f"budgets.{unit}"
         unit_name = require_str(unit, unit_where, "budgets")
-        problem = unit_name_problem(unit_name)
+        problem = unit_name_problem(unit_name) or budget_unit_problem(unit_name)
         if problem:
             raise ConfigError(unit_where, field, problem)
         budgets[unit_name] = parse_budget(unit_name, spec, unit_where, field)
     return budgets
+
+
+def budget_unit_problem(name: str) -> str | None:
+    """Why a valid unit name cannot carry a budget, or None.
+
+    Restart=, RestartSec=, WatchdogSec= and the timeouts are service
+    settings: systemd ignores them in a socket's or timer's drop-in, so such
+    a budget would be written and never enforced.
+    """
+    if not name.endswith(".service"):
+        return (
+            "budgets apply to .service units only (Restart=, RestartSec= and WatchdogSec= "
+            "are service settings that systemd ignores elsewhere)"
+        )
+    if len(name) > MAX_BUDGET_UNIT_NAME:
+        return (
+            f"unit name is longer than {MAX_BUDGET_UNIT_NAME} characters: "
+            f"smartrestart-failure@{name} would exceed systemd's {UNIT_NAME_MAX}"
+        )
+    return None
 
 
 def parse_budget(unit: str, value: Any, where: Location, field: str) -> Budget:
@@ -78,7 +108,14 @@ def parse_budget(unit: str, value: Any, where: Location, field: str) -> Budget:
             if key not in spec:
                 other = "period" if key == "intensity" else "intensity"
                 raise ConfigError(at(other), f"{field}.{other}", f"needs {key!r} as well")
-        intensity = require_int(spec["intensity"], at("intensity"), f"{field}.intensity", minimum=0)
+        intensity = require_int(
+            spec["intensity"],
+            at("intensity"),
+            f"{field}.intensity",
+            minimum=0,
+            maximum=MAX_INTENSITY,
+            limit=INTENSITY_LIMIT,
+        )
         period = require_timespan(spec["period"], at("period"), f"{field}.period")
     backoff = (
         _backoff(spec["backoff"], at("backoff"), f"{field}.backoff") if "backoff" in spec else None
@@ -92,7 +129,7 @@ def parse_budget(unit: str, value: Any, where: Location, field: str) -> Budget:
             f"{field}.non_retryable_exit_codes",
             f"exit codes {overlap} are also listed as fatal",
         )
-    on_exhausted = _escalation(spec, field)
+    on_exhausted = _escalation(spec, field, unit)
     cooldown = None
     cycles = None
     if "cooldown" in spec:
@@ -109,6 +146,8 @@ def parse_budget(unit: str, value: Any, where: Location, field: str) -> Budget:
             at("max_cooldown_cycles"),
             f"{field}.max_cooldown_cycles",
             minimum=1,
+            maximum=MAX_COOLDOWN_CYCLES,
+            limit="an unsigned 32-bit counter",
         )
     _refuse_ineffective(spec, restart, field)
     return Budget(
@@ -201,31 +240,13 @@ def _exit_codes(spec: YamlMap, key: str, field: str) -> tuple[int, ...]:
     return tuple(codes)
 
 
-def _escalation(spec: YamlMap, field: str) -> Escalation:
+def _escalation(spec: YamlMap, field: str, unit: str) -> Escalation:
     if "on_exhausted" not in spec:
         return NO_ESCALATION
     where = spec.location_of("on_exhausted")
     name = f"{field}.on_exhausted"
     text = require_str(spec["on_exhausted"], where, name)
-    words = text.split()
-    verbs = [v.value for v in EscalationVerb]
-    if words[0] not in verbs:
-        raise ConfigError(
-            where,
-            name,
-            f"{words[0]!r} is not one of: none, stop UNIT, restart UNIT",
-            hint=did_you_mean(words[0], verbs),
-        )
-    verb = EscalationVerb(words[0])
-    if verb is EscalationVerb.NONE:
-        if len(words) != 1:
-            raise ConfigError(where, name, "'none' takes no unit")
-        return NO_ESCALATION
-    if len(words) != 2:
-        raise ConfigError(
-            where, name, f"'{verb.value}' needs exactly one unit, e.g. '{verb.value} app.target'"
-        )
-    problem = unit_name_problem(words[1])
-    if problem:
-        raise ConfigError(where, name, problem)
-    return Escalation(verb=verb, unit=words[1])
+    try:
+        return parse_escalation(text, unit)
+    except EscalationError as exc:
+        raise ConfigError(where, name, str(exc), hint=exc.hint) from None

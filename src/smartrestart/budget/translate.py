@@ -42,6 +42,9 @@ RESTART_OF_TYPE = {
 FAILURE_HANDLER = "smartrestart-failure@%n.service"
 FIRST_WITH_RESTART_STEPS = 254  # RestartSteps=, RestartMaxDelaySec=, RestartMode=
 DEFAULT_RESTART_USEC = 100_000  # systemd's RestartSec= default
+# Delays listed per budget: an intensity may be up to 2^32-2, and once
+# RestartSteps= (at most 3000 here) are used up every delay is the maximum.
+LISTED_DELAYS = 3001
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,8 @@ class Translation:
     directives: tuple[Directive, ...]
     warnings: tuple[str, ...]
     # Restart delays systemd will use, in microseconds, for the restarts that
-    # count against the budget (all of them when there is no intensity).
+    # count against the budget (the first 8 when there is no intensity), at
+    # most LISTED_DELAYS of them: every later delay equals the last listed.
     delays_usec: tuple[int, ...]
 
 
@@ -71,9 +75,12 @@ def backoff_steps(base_usec: int, max_usec: int, multiplier: float) -> int:
 
 
 def systemd_delays(base_usec: int, max_usec: int, steps: int, count: int) -> list[int]:
-    """The delays systemd (>= 254) uses before restarts 1..count (service_restart_usec_next)."""
+    """The delays systemd (>= 254) uses before restarts 1..count (service_restart_usec_next).
+
+    At most :data:`LISTED_DELAYS` of them: the delays stop changing after ``steps``.
+    """
     delays: list[int] = []
-    for index in range(count):
+    for index in range(min(count, LISTED_DELAYS)):
         if steps == 0 or max_usec <= base_usec:
             delays.append(base_usec)
         elif index >= steps:
@@ -133,7 +140,7 @@ def _backoff(
     budget: Budget, modern: bool, service: list[Directive], warnings: list[str]
 ) -> list[int]:
     """Add the restart-delay directives; return the delays systemd will actually use."""
-    count = budget.intensity if budget.intensity is not None else 8
+    count = min(budget.intensity if budget.intensity is not None else 8, LISTED_DELAYS)
     if budget.restart is RestartType.TEMPORARY:
         return []
     backoff = budget.backoff
@@ -167,7 +174,8 @@ def _check_reachable(budget: Budget, delays: list[int], warnings: list[str]) -> 
     """Warn when the delays alone make the intensity unreachable within the period."""
     if budget.intensity is None or budget.period_usec is None or not budget.intensity:
         return
-    waiting = sum(delays[: budget.intensity])
+    unlisted = budget.intensity - len(delays)  # each as long as the last one listed
+    waiting = sum(delays[: budget.intensity]) + max(0, unlisted) * (delays[-1] if delays else 0)
     if waiting > budget.period_usec:
         warnings.append(
             f"{budget.unit}: {budget.intensity} restarts wait at least "

@@ -12,13 +12,15 @@ from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
     from smartrestart.budget.generate_run import GenerateOutcome
+    from smartrestart.systemd.backend import SystemdBackend
 
 EPILOG = """Examples:
 
 \b
   smartrestart generate                       # /etc/systemd/system, then daemon-reload
   smartrestart generate --check --diff        # CI, Ansible check mode: what would change
-  smartrestart generate --root /srv/image --systemd-version 257
+  smartrestart generate --root /srv/image     # an image: no reload
+  smartrestart generate --unit-dir DIR --systemd-version 257 --reload
 
 Exit codes (with --check, 1 means something would change):
 
@@ -47,7 +49,17 @@ Exit codes (with --check, 1 means something would change):
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when something would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Show what changes, as a unified diff.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--no-reload", is_flag=True, help="Do not daemon-reload after changing drop-ins.")
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    help="daemon-reload after a change [default: reload for /etc/systemd/system and "
+    "--runtime, not for --unit-dir; never for --root].",
+)
+@click.option(
+    "--remove-orphans",
+    is_flag=True,
+    help="Also remove drop-ins of ours whose rules file no longer exists.",
+)
 def generate_command(
     rules_files: tuple[Path, ...],
     config_root: Path,
@@ -58,51 +70,45 @@ def generate_command(
     check: bool,
     show_diff: bool,
     as_json: bool,
-    no_reload: bool,
+    reload: bool | None,
+    remove_orphans: bool,
 ) -> None:
     """Write one drop-in per budgeted unit: <unit>.d/50-smartrestart.conf.
 
     Each budget (restart type, intensity within period, backoff, watchdog,
     timeouts, fatal and non-retryable exit codes, cooldown, escalation)
     becomes directives systemd itself enforces. Unchanged files are not
-    rewritten; drop-ins written earlier for units no longer budgeted are
-    removed; systemd is reloaded (over D-Bus) only when something changed.
+    rewritten. Each drop-in records the rules file it came from; drop-ins
+    generated from the rules files read now are removed when their budget
+    is gone, those of other rules files are left alone. systemd is reloaded
+    (over D-Bus) only when something changed in its own directories.
     """
-    from smartrestart.budget.generate_run import image_systemd_version, run_generate, unit_dir_for
-    from smartrestart.errors import UsageError
+    from smartrestart.budget.generate_run import run_generate, unit_dir_for
     from smartrestart.render.generate import render_json, render_text
 
     target = unit_dir_for(unit_dir, runtime, root)
-    version = systemd_version
-    if version is None and root is not None:
-        version = image_systemd_version(root)
-        if version is None:
-            raise UsageError(f"cannot tell the systemd version of {root}: give --systemd-version")
-    live = root is None and not check and not no_reload
-    connect = None
-    if version is None or live:
-        from smartrestart.systemd.dbus import PystemdBackend  # pystemd only when systemd is asked
-
-        if version is None:
-            probe = PystemdBackend()
-            try:
-                version = probe.version()
-            finally:
-                probe.close()
-        if live:
-            connect = PystemdBackend
-    outcome = run_generate(
-        rules_files=rules_files,
-        config_root=config_root,
-        cwd=Path(current_directory()),
-        unit_dir=target,
-        systemd_version=version,
-        check=check,
-        connect=connect,
+    wants_reload = _wants_reload(reload, target.live, root)
+    backend, version, warnings = _connect(
+        target.live, root, systemd_version, wants_reload and not check
     )
+    try:
+        outcome = run_generate(
+            rules_files=rules_files,
+            config_root=config_root,
+            cwd=Path(current_directory()),
+            target=target,
+            systemd_version=version,
+            check=check,
+            backend=backend,
+            reload=wants_reload,
+            remove_orphans=remove_orphans,
+        )
+    finally:
+        if backend is not None:
+            backend.close()
     if outcome.applied:
         _log(outcome)
-    for warning in outcome.warnings:
+    for warning in [*warnings, *outcome.warnings]:
         click.echo(f"smartrestart: warning: {warning}", err=True)
     if show_diff:
         for plan in outcome.plans:
@@ -116,16 +122,59 @@ def generate_command(
     click.get_current_context().exit(1 if check and outcome.changed else 0)
 
 
+def _wants_reload(reload: bool | None, live: bool, root: Path | None) -> bool:
+    """An explicit directory means no reload unless asked; an image has no manager to reload."""
+    from smartrestart.errors import UsageError
+
+    if reload and root is not None:
+        raise UsageError("--reload with --root: an image has no running manager to reload")
+    return live if reload is None else reload
+
+
+def _connect(
+    live: bool, root: Path | None, version: int | None, must_reload: bool
+) -> tuple[SystemdBackend | None, int, list[str]]:
+    """The running manager when it is needed or useful, the systemd version, and warnings.
+
+    Needed: to learn the version, or to reload (reached before anything is
+    written, so an unreachable systemd leaves the unit directory untouched).
+    Useful: in the manager's own directories, to resolve aliases.
+    """
+    from smartrestart.budget.generate_run import image_systemd_version
+    from smartrestart.errors import SystemdUnavailable, UsageError
+
+    if version is None and root is not None:
+        version = image_systemd_version(root)
+        if version is None:
+            raise UsageError(f"cannot tell the systemd version of {root}: give --systemd-version")
+    if version is not None and not must_reload and not live:
+        return None, version, []
+    from smartrestart.systemd.dbus import PystemdBackend  # pystemd only when systemd is asked
+
+    try:
+        backend = PystemdBackend()
+    except SystemdUnavailable as exc:
+        if version is None or must_reload:
+            raise
+        return None, version, [f"{exc.message}: unit aliases not resolved"]
+    try:
+        return backend, version if version is not None else backend.version(), []
+    except BaseException:
+        backend.close()
+        raise
+
+
 def _log(outcome: GenerateOutcome) -> None:
     from smartrestart.journal import log_event
 
-    touched = [p.unit for p in outcome.plans if p.change.value != "unchanged"]
+    touched = [p.unit for p in outcome.plans if p.change.value in ("write", "remove")]
     log_event(
         "dropins-generated",
         f"generate: drop-ins changed for {', '.join(touched)}",
         {
             "SMARTRESTART_UNITS": " ".join(touched),
-            "SMARTRESTART_RULES": str(outcome.unit_dir),
+            "SMARTRESTART_RULES": " ".join(str(p) for p in outcome.rules_files),
+            "SMARTRESTART_UNIT_DIR": str(outcome.unit_dir),
             "SMARTRESTART_RELOADED": "yes" if outcome.reloaded else "no",
         },
     )

@@ -45,17 +45,39 @@ def cooldown_command(unit: str) -> None:
 
 
 def _run(handler: Handler, unit: str) -> None:
-    from smartrestart.errors import UsageError
+    """Run ``handler``; any error is also a journal entry, since no one reads its stderr."""
+    from smartrestart.errors import SmartRestartError, UsageError
     from smartrestart.journal import log_event
-    from smartrestart.systemd.dbus import PystemdBackend
     from smartrestart.unitname import unit_name_problem
 
-    problem = unit_name_problem(unit)
-    if problem:
-        raise UsageError(problem)
+    command = click.get_current_context().info_name or "handle"
+    try:
+        problem = unit_name_problem(unit)
+        if problem:
+            raise UsageError(problem)
+        _call(handler, unit, log_event)
+    except SmartRestartError as exc:
+        log_event(
+            "handler-failed",
+            f"{unit}: the {command} handler could not act: {exc.message}",
+            {
+                "SMARTRESTART_UNIT": unit,
+                "SMARTRESTART_HANDLER": command,
+                "SMARTRESTART_ERROR": exc.message,
+                "SMARTRESTART_EXIT_STATUS": int(exc.exit_code),
+            },
+        )
+        raise
+
+
+def _call(
+    handler: Handler, unit: str, log: Callable[[str, str, Mapping[str, object]], None]
+) -> None:
+    from smartrestart.systemd.dbus import PystemdBackend
+
     backend = PystemdBackend()
     try:
-        result = handler(backend, unit, log_event)
+        result = handler(backend, unit, log)
         # Under systemd the journal entry says it all; a person at a terminal gets a line.
         if result is not None and sys.stdout.isatty():
             click.echo(f"{unit}: {result.verdict.value}: {result.reason}")

@@ -4,44 +4,72 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartrestart.budget.dropins import Change
+from smartrestart.budget.dropins import Change, FilePlan
 from smartrestart.budget.generate_run import GenerateOutcome
+from smartrestart.budget.render import source_of
 
-WOULD = {Change.WRITE: "would write", Change.REMOVE: "would remove", Change.UNCHANGED: "unchanged"}
-DID = {Change.WRITE: "written", Change.REMOVE: "removed", Change.UNCHANGED: "unchanged"}
+WOULD = {
+    Change.WRITE: "would write",
+    Change.REMOVE: "would remove",
+    Change.UNCHANGED: "unchanged",
+    Change.ORPHAN: "orphan",
+}
+DID = {
+    Change.WRITE: "written",
+    Change.REMOVE: "removed",
+    Change.UNCHANGED: "unchanged",
+    Change.ORPHAN: "orphan",
+}
+
+
+def _line(plan: FilePlan, words: dict[Change, str], outcome: GenerateOutcome) -> str:
+    line = f"{words[plan.change]:<12} {plan.path}"
+    name = outcome.budget_names.get(plan.unit, plan.unit)
+    if name != plan.unit:
+        line += f" (budget of {name}, an alias of {plan.unit})"
+    if plan.change is Change.ORPHAN:
+        line += f" (kept: its rules file {plan.source or '?'} is gone)"
+    return line
 
 
 def render_text(outcome: GenerateOutcome, *, check: bool) -> str:
     words = WOULD if check else DID
-    lines = [f"{words[p.change]:<12} {p.path}" for p in outcome.plans]
+    lines = [_line(p, words, outcome) for p in outcome.plans]
     if not outcome.plans:
-        lines.append(f"no budgets, and no drop-ins of ours under {outcome.unit_dir}")
+        lines.append(f"no budgets, and no drop-ins of these rules under {outcome.unit_dir}")
     if outcome.reloaded:
         lines.append("reloaded systemd (daemon-reload)")
     elif not outcome.changed:
         lines.append("nothing changed; systemd not reloaded")
     elif outcome.applied:
-        lines.append("changed, but systemd was not reloaded (--root or --no-reload)")
+        lines.append(f"changed; systemd not reloaded ({outcome.why_no_reload})")
     return "\n".join(lines) + "\n"
 
 
 def render_json(outcome: GenerateOutcome, *, check: bool) -> dict[str, Any]:
     words = WOULD if check else DID
-    delays = {t.unit: list(t.delays_usec) for t in outcome.translations}
+    names = {t.unit: t for t in outcome.translations}
+    files = []
+    for plan in outcome.plans:
+        budget = outcome.budget_names.get(plan.unit) if plan.new is not None else None
+        translation = names.get(budget) if budget else None
+        files.append(
+            {
+                "unit": plan.unit,
+                "budget": budget if plan.change is not Change.ORPHAN else None,
+                "path": str(plan.path),
+                "result": words[plan.change],
+                "source": source_of(plan.new) if plan.new is not None else plan.source,
+                "restart_delays_usec": list(translation.delays_usec) if translation else None,
+            }
+        )
     return {
         "changed": outcome.changed,
         "check": check,
         "reloaded": outcome.reloaded,
         "systemd_version": outcome.systemd_version,
         "unit_dir": str(outcome.unit_dir),
+        "rules_files": [str(p) for p in outcome.rules_files],
         "warnings": outcome.warnings,
-        "files": [
-            {
-                "unit": p.unit,
-                "path": str(p.path),
-                "result": words[p.change],
-                "restart_delays_usec": delays.get(p.unit),
-            }
-            for p in outcome.plans
-        ],
+        "files": files,
     }

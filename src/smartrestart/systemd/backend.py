@@ -73,6 +73,12 @@ class SystemdBackend(Protocol):
         sub state, InvocationID, load error); the service-only fields stay empty.
         """
 
+    def unit_id(self, name: str) -> str:
+        """The unit's own name: ``ssh.service`` for its alias ``sshd.service``.
+
+        ``name`` itself when systemd has no such unit (not found is no alias).
+        """
+
     def unit_details(self, name: str) -> UnitState:
         """Every field of :class:`UnitState`, service fields included (slower)."""
 

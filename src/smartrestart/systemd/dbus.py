@@ -31,6 +31,8 @@ UNIT = b"org.freedesktop.systemd1.Unit"
 SERVICE = b"org.freedesktop.systemd1.Service"
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
+# How long replacing a still-loaded transient timer may take (stop job + collection).
+REPLACE_TIMER_TIMEOUT = 30.0
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
@@ -56,6 +58,11 @@ def _text(value: Any) -> str:
 def _error_text(exc: DBusBaseError) -> str:
     """Class, D-Bus error name and message of a pystemd error, for matching."""
     return " ".join(_text(part) for part in (type(exc).__name__, exc.err_name, exc.err_message))
+
+
+def _is_unit_exists(exc: DBusBaseError) -> bool:
+    text = _error_text(exc)
+    return "UnitExists" in text or "already exists" in text
 
 
 def _is_access_denied(exc: DBusBaseError) -> bool:
@@ -227,6 +234,13 @@ class PystemdBackend:
     def _unit_path(name: str) -> bytes:
         return unit_object_path(name)
 
+    def unit_id(self, name: str) -> str:
+        doing = f"loading {name}"
+        path = self._call(
+            MANAGER_PATH, MANAGER, b"LoadUnit", apply_signature(b"s", [name.encode()]), doing=doing
+        )
+        return _text(self._get(path, UNIT, b"Id", b"s", doing))
+
     def unit_details(self, name: str) -> UnitState:
         doing = f"loading {name}"
         path = self._call(
@@ -327,22 +341,45 @@ class PystemdBackend:
             (ord("a"), b"(sa(sv))"),
             (-1, None),
         ]
-        try:
-            job = self._bus.call_method(
-                DESTINATION, MANAGER_PATH, MANAGER, b"StartTransientUnit", args
-            )
-        except DBusBaseError as exc:
-            if "UnitExists" not in _error_text(exc) and "already exists" not in _error_text(exc):
-                raise _translate(exc, f"starting {name}") from None
-            # A timer of the same name left over (failed, or still pending):
-            # replace it, so the newest cooldown wins.
-            self.submit(JobMethod.STOP, name)
+        deadline = time.monotonic() + REPLACE_TIMER_TIMEOUT
+        stopped = False
+        while True:
+            try:
+                reply = self._bus.call_method(
+                    DESTINATION, MANAGER_PATH, MANAGER, b"StartTransientUnit", args
+                )
+                return _text(reply.body)
+            except DBusBaseError as exc:
+                if not _is_unit_exists(exc):
+                    raise _translate(exc, f"starting {name}") from None
+            # A timer of that name is still loaded: a cooldown not over yet, or
+            # one stopped but not yet collected (transient units are freed by
+            # the manager's garbage collection, after their stop job). Replace
+            # it, so the newest cooldown wins: stop it and wait for that job,
+            # reset it, then try again until the manager let go of it.
+            if time.monotonic() >= deadline:
+                raise JobFailed(
+                    f"starting {name}: a timer of that name is still loaded "
+                    f"{REPLACE_TIMER_TIMEOUT:g} s after it was stopped"
+                )
+            if not stopped:
+                job = self._stop_if_loaded(name)
+                if job is not None:
+                    self.wait_jobs([job], max(0.0, deadline - time.monotonic()))
+                stopped = True
             self.reset_failed(name)
-            job = self._call(
-                MANAGER_PATH, MANAGER, b"StartTransientUnit", args, doing=f"starting {name}"
-            )
-            return _text(job)
-        return _text(job.body)
+            self._pump(min(deadline, time.monotonic() + 0.05))
+
+    def _stop_if_loaded(self, name: str) -> str | None:
+        """Queue a stop job for ``name``; None when systemd no longer has such a unit."""
+        args = apply_signature(b"ss", [name.encode(), b"replace"])
+        try:
+            reply = self._bus.call_method(DESTINATION, MANAGER_PATH, MANAGER, b"StopUnit", args)
+        except DBusBaseError as exc:
+            if "NoSuchUnit" in _error_text(exc):
+                return None
+            raise _translate(exc, f"stopping {name}") from None
+        return _text(reply.body)
 
     def dropin_paths(self, name: str) -> list[str]:
         paths = self._get(unit_object_path(name), UNIT, b"DropInPaths", b"as", f"reading {name}")
