@@ -117,6 +117,10 @@ class FakeSystemd:
                 states[name] = unit.state(name)
         return states
 
+    def unit_id(self, name: str) -> str:
+        unit = self.lookup(name)
+        return unit.id if unit is not None else name
+
     def unit_details(self, name: str) -> UnitState:
         self._record("unit_details", name)
         unit = self.lookup(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -143,10 +144,8 @@ def main() -> None:
         code = 0
     except SystemExit as exit_request:
         code = exit_code_of(exit_request)
-    try:
+    with contextlib.suppress(BrokenPipeError):  # output piped into `head`: not ours
         sys.stdout.flush()
-    except BrokenPipeError:  # output piped into `head`: not an error of ours
-        pass
     sys.stderr.flush()
     os._exit(code)
 

@@ -235,11 +235,7 @@ class PystemdBackend:
         return unit_object_path(name)
 
     def unit_id(self, name: str) -> str:
-        doing = f"loading {name}"
-        path = self._call(
-            MANAGER_PATH, MANAGER, b"LoadUnit", apply_signature(b"s", [name.encode()]), doing=doing
-        )
-        return _text(self._get(path, UNIT, b"Id", b"s", doing))
+        return self.unit_states([name])[name].id or name
 
     def unit_details(self, name: str) -> UnitState:
         doing = f"loading {name}"
