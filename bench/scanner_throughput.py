@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -74,29 +76,37 @@ def read_tree(roots: list[str]) -> list[tuple[str, bytes]]:
 
 def time_scans(
     scanners: dict[str, ScanFunction], files: list[tuple[str, bytes]], rounds: int
-) -> dict[str, list[float]]:
-    """Seconds per pass over all files, each scanner once per round (interleaved)."""
-    samples: dict[str, list[float]] = {label: [] for label in scanners}
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds per pass over all files, each scanner once per round (interleaved).
+
+    CPU time is what to compare on a shared machine: other load stretches the
+    wall clock, much less the CPU time of one thread.
+    """
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in scanners}
     sources = [source for _, source in files]
     for _ in range(rounds):
         for label, scan in scanners.items():
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             for source in sources:
                 scan(source)
-            samples[label].append(time.perf_counter() - started)
+            samples[label].append((time.perf_counter() - wall, time.process_time() - cpu))
     return samples
 
 
 def report_in_process(
-    label: str, scan: ScanFunction, files: list[tuple[str, bytes]], samples: list[float]
+    label: str,
+    scan: ScanFunction,
+    files: list[tuple[str, bytes]],
+    samples: list[tuple[float, float]],
 ) -> None:
     size = sum(len(source) for _, source in files)
-    best, median = min(samples), statistics.median(samples)
+    wall = min(w for w, _ in samples)
+    cpu, cpu_median = min(c for _, c in samples), statistics.median(c for _, c in samples)
     problems = [(path, problem) for path, source in files if (problem := scan(source)[1])]
     print(
-        f"{label:10} best {best * 1e3:7.1f} ms  median {median * 1e3:7.1f} ms  "
-        f"{len(files) / best:8.0f} files/s  {size / best / 1e6:6.1f} MB/s  "
-        f"problems {len(problems)}"
+        f"{label:10} CPU best {cpu * 1e3:7.1f} ms  median {cpu_median * 1e3:7.1f} ms  "
+        f"{len(files) / cpu:6.0f} files/s  {size / cpu / 1e6:5.1f} MB/s  "
+        f"(wall best {wall * 1e3:7.1f} ms)  problems {len(problems)}"
     )
     for path, problem in problems[:5]:
         print(f"{'':10}   {path}: {problem}")
@@ -141,8 +151,24 @@ def main() -> None:
         for label, src in srcs.items()
     }
     process_samples = time_commands(commands, runs=args.process_runs, warmup=1)
-    print("\nwhole process (fresh interpreter, no cache):")
+    print("\nwhole process (fresh interpreter, no cache), wall clock:")
     print(summary(process_samples, next(iter(process_samples))))
+    print("whole process, CPU time of both cores (user + system):")
+    print(summary(cpu_times(commands, args.process_runs), next(iter(commands))))
+
+
+def cpu_times(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+    """User + system seconds of each command and its children, interleaved."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            samples[name].append(
+                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            )
+    return samples
 
 
 if __name__ == "__main__":
