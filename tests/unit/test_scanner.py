@@ -279,6 +279,12 @@ def test_constructs_of_any_python_from_38_to_314(name: str) -> None:
     assert scan(code) == records
 
 
+def test_a_byte_order_mark_is_skipped() -> None:
+    assert scan_source(b"\xef\xbb\xbfimport os\n") == (((False, 0, "os", (), False),), None)
+    code = b'\xef\xbb\xbff"{d["k"]}"; import os\n'
+    assert scan_source(code) == (((False, 0, "os", (), False),), None)
+
+
 def test_invalid_prefixes_lex_as_cpython_does() -> None:
     # `bf` is no prefix: CPython reads the name `bf`, then a plain string.
     assert scan_source(b'y = bf"{"\nimport after\n') == (tuple(AFTER), None)

@@ -29,6 +29,7 @@ ScanResult = tuple[tuple[ImportRecord, ...], str | None]
 SCANNER_VERSION = 4
 
 _NEWLINE = b"\n"
+_BOM = b"\xef\xbb\xbf"
 _WORD_BYTE = [chr(b).isalnum() or b == 0x5F or b >= 0x80 for b in range(256)]
 _FROM_HEAD = re.compile(rb"from(?=[\s.])[\w.\s\x80-\xff]*")
 _TYPE_CHECKING_IF = re.compile(
@@ -46,6 +47,9 @@ def scan_source(source: bytes) -> ScanResult:
     """Import statements of ``source``, and a problem description when unsure."""
     if b"import" not in source:
         return (), None
+    # Python skips a UTF-8 byte order mark; its bytes would otherwise glue to
+    # the first word (`\ufeffimport os` is no keyword) or to a string prefix.
+    source = source.removeprefix(_BOM)
     # A space keeps `x = "a"; import y` two statements and `import x  # c` readable.
     code, literal_problem = blank(source)
     problem = None
