@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
-from smartrestart.importgraph.scanner import scan_source
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartrestart.importgraph.literals import _FAST
+from smartrestart.importgraph.scanner import ImportRecord, scan_source
+from smartrestart.importgraph.stringlexer import plain_body, string_end
+from tests.fstring_strategy import formatted_literals
 
 
-def scan(code: str) -> list[tuple[bool, int, str, tuple[str, ...], bool]]:
+def scan(code: str) -> list[ImportRecord]:
     records, problem = scan_source(textwrap.dedent(code).encode())
     assert problem is None, problem
     return list(records)
@@ -109,8 +117,7 @@ def test_words_containing_import_are_not_keywords() -> None:
 
 def test_unterminated_string_is_a_problem() -> None:
     _, problem = scan_source(b'import a\nx = """never closed\nimport b\n')
-    assert problem is not None
-    assert "unterminated string" in problem
+    assert problem == "line 2: unterminated triple-quoted string literal"
 
 
 def test_garbage_import_statement_is_a_problem() -> None:
@@ -121,3 +128,251 @@ def test_garbage_import_statement_is_a_problem() -> None:
 
 def test_non_ascii_module_names() -> None:
     assert scan("import café\n") == [(False, 0, "café", (), False)]
+
+
+def test_problem_lines_count_the_lines_inside_literals() -> None:
+    code = 'doc = """one\ntwo\nthree"""\nx = f"{\n  y\n}"\nfrom import\n'
+    assert scan_source(code.encode()) == ((), "line 7: cannot read import statement")
+
+
+# --- Python 3.12+ f-strings (PEP 701), 3.14 t-strings (PEP 750), and the rest of the lexicon
+
+AFTER: list[ImportRecord] = [(False, 0, "after", (), False)]
+
+# name -> (code, its import records). All valid Python 3.13 but those in
+# NEEDS_PYTHON_314; tests/integration/test_scanner_crosscheck.py checks both
+# claims against Python 3.13 itself.
+CONSTRUCTS: dict[str, tuple[str, list[ImportRecord]]] = {
+    # homeassistant/components/webhook/__init__.py, 2025.4
+    "multi-line field in a single-quoted f-string": (
+        """\
+        url = (
+            f"{
+                get_url(
+                    hass,
+                    allow_internal=True,
+                )
+            }"
+        )
+        import after
+        """,
+        AFTER,
+    ),
+    "same quotes inside fields": (
+        """\
+        a = f"{d["key"]} and {"import hidden"}"; import after
+        b = f'{'\\n'.join(lines)}'
+        c = f"{f"{f"{x}"}"}"
+        d = f\"\"\"{\"\"\"import hidden\"\"\"} {"'"}\"\"\"
+        import last
+        """,
+        [*AFTER, (False, 0, "last", (), False)],
+    ),
+    # Read the pre-3.12 way, `"{"` and `"}"` are strings and `import os` is code.
+    "a quote that ended the string before PEP 701": (
+        'x = f"{"import os"}"\nimport after\n',
+        AFTER,
+    ),
+    "format specs with nested fields and hashes": (
+        """\
+        a = f"{value:{width}.{precision}f}|{n:#x}|{n:#0{6}x}|{x:'>5}"
+        b = f"{x:{w}}}}" f"{{{x}}}" f'{x:{"import hidden"}}' f'{x:\\'>5}'
+        import after
+        """,
+        AFTER,
+    ),
+    "conversions and = specifiers": (
+        'a = f"{x!r} {x=} {x = !s:>10} {a != b=} {(z := 1)=} {x=:{w}}"\nimport after\n',
+        AFTER,
+    ),
+    "comments in multi-line fields": (
+        """\
+        text = f"{
+            value  # a comment with " and ' and { and import hidden
+        }"
+        other = f\'\'\'{
+            x  # import hidden too \'\'\'
+        }\'\'\'
+        import after
+        """,
+        AFTER,
+    ),
+    "escaped braces and named escapes": (
+        r"""
+        a = f"{{import hidden}} {{{x}}} }}{{"
+        b = f"\N{LEFT CURLY BRACKET} {x}"
+        c = rf"\N{x}" + f"\{x}\}}"
+        import after
+        """,
+        AFTER,
+    ),
+    "t-strings": (
+        """\
+        a = t"{d["key"]!r:>{w}}" + T'{x}' + tr"\\{x}" + Rt\'\'\'{
+            y  # import hidden
+        }\'\'\'
+        import after
+        """,
+        AFTER,
+    ),
+    "string prefixes in any case and order": (
+        r"""
+        a = [rb"\"", Rb'\'', BR"x", bR'x', br"x", u"x", U'x', r"\\", R'x']
+        b = [f"{x}", F"{x}", rf"\{x}", fr'{x}', Rf"{x}", fR'{x}', RF"{x}", FR'{x}']
+        c = [b"{", rb'}', u"{", "}{"]
+        import after
+        """,
+        AFTER,
+    ),
+    "words ending in f or t before a string": (
+        'if"{":\n    x = 1\nelif"}" in x:\n    pass\nimport after\n',
+        AFTER,
+    ),
+    "backslash continuations": (
+        'a = f"{x \\\n + 1}" + f"one \\\n two" \\\n    + "three"\nimport \\\n    after\n',
+        AFTER,
+    ),
+    "CRLF line endings": (
+        'x = f"{\r\n  y \\\r\n}"\r\nimport after\r\nfrom a import (\r\n  b,\r\n)\r\n',
+        [*AFTER, (True, 0, "a", ("b",), False)],
+    ),
+    "match, except* and soft keywords": (
+        """\
+        type Alias = dict[str, "import hidden"]
+        match command:
+            case {"import": x} if x: import matched
+            case ["import", *_]:
+                from pkg import other
+        try:
+            pass
+        except* ValueError:
+            import recovered
+        match = type = case = _ = 1
+        import after
+        """,
+        [
+            (False, 0, "matched", (), False),
+            (True, 0, "pkg", ("other",), False),
+            (False, 0, "recovered", (), False),
+            *AFTER,
+        ],
+    ),
+    "TYPE_CHECKING after hard f-strings": (
+        """\
+        x = f"{d["k"]}"
+        if TYPE_CHECKING:
+            y = f"{
+                z
+            }"
+            import typed
+        import after
+        """,
+        [(False, 0, "typed", (), True), *AFTER],
+    ),
+}
+NEEDS_PYTHON_314 = {"t-strings"}
+
+
+@pytest.mark.parametrize("name", CONSTRUCTS)
+def test_constructs_of_any_python_from_38_to_314(name: str) -> None:
+    code, records = CONSTRUCTS[name]
+    assert scan(code) == records
+
+
+def test_a_byte_order_mark_is_skipped() -> None:
+    assert scan_source(b"\xef\xbb\xbfimport os\n") == (((False, 0, "os", (), False),), None)
+    code = b'\xef\xbb\xbff"{d["k"]}"; import os\n'
+    assert scan_source(code) == (((False, 0, "os", (), False),), None)
+
+
+def test_invalid_prefixes_lex_as_cpython_does() -> None:
+    # `bf` is no prefix: CPython reads the name `bf`, then a plain string.
+    assert scan_source(b'y = bf"{"\nimport after\n') == (tuple(AFTER), None)
+
+
+AFTER_BACKSLASH = "unexpected character after line continuation character"
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ('x = "never closed\nimport b\n', "line 1: unterminated string literal"),
+        ('import a\nx = f"open\nimport b\n', "line 2: unterminated f-string literal"),
+        ('import a\nx = t"{\n  y\n', "line 2: unterminated t-string literal"),
+        ('x = 1\ny = f"""{x}\nimport b\n', "line 2: unterminated triple-quoted f-string literal"),
+        ('x = f"{d["k]}"\nimport b\n', "line 1: unterminated f-string literal"),
+        ("x = f'{d['k]}'\nimport b\n", "line 1: unterminated f-string literal"),
+        ("x = f'{d[\"k]}'\nimport b\n", "line 1: unterminated string literal"),
+        ('x = f"{x:>10"\nimport b\n', "line 1: f-string: expecting '}'"),
+        ('x = f"a } b"\nimport b\n', "line 1: f-string: single '}' is not allowed"),
+        ('x = f"{d["k")}"\nimport b\n', "line 1: f-string: unmatched ')'"),
+        ('x = f"{x \\ y}"\nimport b\n', f"line 1: {AFTER_BACKSLASH}"),
+        ("x = rb'\\'\nimport b\n", "line 1: unterminated string literal"),
+        ('x = """ "\nimport b\n', "line 1: unterminated triple-quoted string literal"),
+    ],
+)
+def test_broken_literals_are_problems(code: str, problem: str) -> None:
+    assert scan_source(code.encode())[1] == problem
+
+
+def test_fstrings_valid_before_312_stay_on_the_fast_path() -> None:
+    code = b"""a = f"{x!r:>{width}} {d['k']} {{literal}} {y=}" + rf'\\d{n}' + f'''{z}'''\n"""
+    assert b'"' not in _FAST.sub(b" ", code)
+    assert b"'" not in _FAST.sub(b" ", code)
+
+
+# --- properties
+
+
+LAYOUTS = ["{} ; import after\n", "call(\n    {},\n)\nimport after\n"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(formatted_literals(), st.sampled_from(LAYOUTS))
+def test_random_fstring_nesting_never_hides_or_invents_imports(literal: str, layout: str) -> None:
+    code = "import before\nvalue = " + layout.format(literal) + "from pkg import name\n"
+    assert scan_source(code.encode()) == (
+        (
+            (False, 0, "before", (), False),
+            (False, 0, "after", (), False),
+            (True, 0, "pkg", ("name",), False),
+        ),
+        None,
+    )
+
+
+LITERAL_PIECES = ['"', "'", "{", "}", "{{", "}}", "\\", "\n", "#", ":", "!r", "=", "x", "(", "]"]
+
+
+@settings(max_examples=3000)
+@given(
+    st.sampled_from(["", "r", "b", "f", "rf", "t", "Tr", "if"]),
+    st.sampled_from(['"', "'", '"""', "'''"]),
+    st.lists(st.sampled_from(LITERAL_PIECES), max_size=12),
+)
+def test_the_fast_path_ends_a_literal_only_where_every_python_does(
+    prefix: str, quote: str, pieces: list[str]
+) -> None:
+    """A fast-path match ends where the PEP 701 lexer does, and where pre-3.12 Python did.
+
+    The fast path does not pair brackets inside fields: where they do not
+    match (``f"{(}"``), every Python rejects the file, and still agrees on
+    where the literal ends.
+    """
+    source = f"{prefix}{quote}{''.join(pieces)}".encode()
+    start = len(prefix)
+    fast = _FAST.match(source, start)
+    if fast is None:
+        return
+    end, problem = string_end(source, start)
+    if problem is None:
+        assert end == fast.end()
+    else:
+        assert "unmatched" in problem[1]
+    opening = quote[:1].encode() * (3 if source.startswith(quote[:1].encode() * 3, start) else 1)
+    before_pep_701 = re.compile(
+        re.escape(opening) + plain_body(opening[:1], triple=len(opening) == 3), re.DOTALL
+    )
+    match = before_pep_701.match(source, start)
+    assert match is not None
+    assert match.end() == fast.end()

@@ -3,10 +3,11 @@
 A whole-file ``ast.parse`` builds an object for every expression of the file;
 on Django's 885 modules that costs about 1.1 s on one core, ten times what
 grimp's Rust core needs for the same graph. Only import statements matter here,
-so the scanner blanks out comments and string literals with one regular
-expression (C speed), then reads the statements that start a line or follow
-``;`` or ``:``. After blanking, the keyword ``import`` can appear nowhere else,
-so nothing inside a docstring or comment is mistaken for an import.
+so the scanner blanks out comments and string literals (:mod:`literals`: one
+regular expression at C speed, and a lexer for the f-strings it cannot end),
+then reads the statements that start a line or follow ``;`` or ``:``. After
+blanking, the keyword ``import`` can appear nowhere else, so nothing inside a
+docstring, comment or f-string is mistaken for an import.
 
 Statements under ``if TYPE_CHECKING:`` are flagged so the caller can leave
 them out. Anything the scanner cannot read with certainty (an unterminated
@@ -18,21 +19,17 @@ from __future__ import annotations
 
 import re
 
+from smartrestart.importgraph.literals import blank, source_line
+
 # (is_from, level, module, names, under_type_checking)
 ImportRecord = tuple[bool, int, str, tuple[str, ...], bool]
 # (imports, problem or None)
 ScanResult = tuple[tuple[ImportRecord, ...], str | None]
 
-SCANNER_VERSION = 3
+SCANNER_VERSION = 4
 
-_BLANK = re.compile(
-    rb"#[^\n]*"
-    rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
-    rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
-    rb'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
-    rb"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'",
-    re.DOTALL,
-)
+_NEWLINE = b"\n"
+_BOM = b"\xef\xbb\xbf"
 _WORD_BYTE = [chr(b).isalnum() or b == 0x5F or b >= 0x80 for b in range(256)]
 _FROM_HEAD = re.compile(rb"from(?=[\s.])[\w.\s\x80-\xff]*")
 _TYPE_CHECKING_IF = re.compile(
@@ -50,12 +47,15 @@ def scan_source(source: bytes) -> ScanResult:
     """Import statements of ``source``, and a problem description when unsure."""
     if b"import" not in source:
         return (), None
-    # A constant replacement keeps the substitution entirely in C; a space
-    # keeps `x = "a"; import y` two statements and `import x  # c` readable.
-    code = _BLANK.sub(b" ", source)
+    # Python skips a UTF-8 byte order mark; its bytes would otherwise glue to
+    # the first word (`\ufeffimport os` is no keyword) or to a string prefix.
+    source = source.removeprefix(_BOM)
+    # A space keeps `x = "a"; import y` two statements and `import x  # c` readable.
+    code, literal_problem = blank(source)
     problem = None
-    if b'"' in code or b"'" in code:
-        problem = f"line {_line_of(code, _first_quote(code))}: unterminated string literal"
+    if literal_problem is not None:
+        offset, description = literal_problem
+        problem = f"line {source.count(_NEWLINE, 0, offset) + 1}: {description}"
     type_checking = _type_checking_ranges(code) if b"TYPE_CHECKING" in code else []
     records: list[ImportRecord] = []
     end = 0
@@ -66,16 +66,14 @@ def scan_source(source: bytes) -> ScanResult:
         if keyword >= end and _is_keyword(code, keyword, after):
             start = _statement_start(code, keyword)
             if start < 0:
-                problem = problem or f"line {_line_of(code, keyword)}: cannot read import statement"
+                problem = problem or _unreadable(source, keyword)
             else:
                 end = _statement_end(code, keyword)
                 parsed = _parse_statement(
                     code[start:end], any(lo <= start < hi for lo, hi in type_checking)
                 )
                 if parsed is None:
-                    problem = (
-                        problem or f"line {_line_of(code, start)}: cannot read import statement"
-                    )
+                    problem = problem or _unreadable(source, start)
                 else:
                     records.extend(parsed)
         keyword = find(b"import", after)
@@ -110,14 +108,8 @@ def _statement_start(code: bytes, keyword: int) -> int:
     return -1
 
 
-def _first_quote(code: bytes) -> int:
-    positions = [p for p in (code.find(b'"'), code.find(b"'")) if p >= 0]
-    return min(positions)
-
-
-def _line_of(code: bytes, offset: int) -> int:
-    """Line number in the blanked code (multi-line strings count as one line)."""
-    return code.count(b"\n", 0, offset) + 1
+def _unreadable(source: bytes, code_offset: int) -> str:
+    return f"line {source_line(source, code_offset)}: cannot read import statement"
 
 
 def _statement_end(code: bytes, start: int) -> int:
