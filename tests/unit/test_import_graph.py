@@ -492,3 +492,11 @@ def test_root_caches_under_var_cache_whatever_the_environment(
     assert graph_cache.default_cache_dir() == graph_cache.ROOT_CACHE_DIR
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert graph_cache.default_cache_dir() == Path("/home/mallory/.cache/smartrestart")
+
+
+def test_the_cache_format_follows_the_scanner_version() -> None:
+    """A scanner that reads files differently must not reuse old scans (see cache.SCANNER_EPOCH)."""
+    from smartrestart.importgraph import cache as graph_cache
+    from smartrestart.importgraph.scanner import SCANNER_VERSION
+
+    assert graph_cache.SCANNER_EPOCH == SCANNER_VERSION

@@ -32,7 +32,7 @@ from smartrestart.importgraph.walk import DirListing
 from smartrestart.regularfile import read_regular
 
 # Bump when the scanner reads any file differently, so old caches are not reused.
-SCANNER_EPOCH = 3
+SCANNER_EPOCH = 4
 CACHE_FORMAT = (6, SCANNER_EPOCH, sys.version_info[:2])
 MAGIC = b"SRIG"
 MAX_CACHE_BYTES = 512 * 1024 * 1024
