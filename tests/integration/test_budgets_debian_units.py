@@ -23,11 +23,10 @@ POSTGRES = "postgresql@17-main.service"
 
 
 @pytest.fixture(scope="module")
-def debian_bed(bed: TestBed) -> TestBed:
-    if bed.kind != "debian13":
-        pytest.skip("Debian's openssh-server and postgresql are in the debian13 bed only")
-    install_smartrestart(bed)
-    return bed
+def debian_bed(debian13: TestBed) -> TestBed:
+    """Debian's openssh-server and postgresql are in the debian13 bed."""
+    install_smartrestart(debian13)
+    return debian13
 
 
 @pytest.fixture
