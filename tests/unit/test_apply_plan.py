@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from smartrestart.apply.executor import judge
-from smartrestart.apply.plan import Step, StepKind, build_plan
+from smartrestart.apply.model import Step, StepKind, build_plan
 from smartrestart.apply.report import Outcome, Report, StepResult, planned, render_table
-from smartrestart.decider import decide
+from smartrestart.decide.model import decide
 from smartrestart.errors import ExitCode, Location
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
 from smartrestart.systemd.backend import UnitState

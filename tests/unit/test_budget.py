@@ -8,19 +8,19 @@ from typing import cast
 
 import pytest
 
-from smartrestart.budget.handler import (
+from smartrestart.budget.dropin import is_ours, render_dropin
+from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb, RestartType
+from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
+from smartrestart.budget.translate import LISTED_DELAYS, backoff_steps, systemd_delays, translate
+from smartrestart.errors import ConfigError, JobFailed, Location
+from smartrestart.handle.model import (
     MAX_ACTION_ATTEMPTS,
     CycleRecord,
     Decision,
     Verdict,
     decide_failure,
 )
-from smartrestart.budget.handler_run import handle_failure
-from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb, RestartType
-from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
-from smartrestart.budget.render import is_ours, render_dropin
-from smartrestart.budget.translate import LISTED_DELAYS, backoff_steps, systemd_delays, translate
-from smartrestart.errors import ConfigError, JobFailed, Location
+from smartrestart.handle.run import handle_failure
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
 from smartrestart.timespan import MAX_TIMESPAN_USEC, parse_timespan

@@ -28,7 +28,7 @@ def decide_raising(
     def explode(*_: object) -> None:
         raise error
 
-    monkeypatch.setattr("smartrestart.decide_run.run_decide", explode)
+    monkeypatch.setattr("smartrestart.decide.run.run_decide", explode)
     return CliRunner().invoke(cli, [*args, "decide", "x.py"], env=env or {})
 
 

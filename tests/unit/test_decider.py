@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartrestart.decider import decide
+from smartrestart.decide.globs import glob_match
+from smartrestart.decide.model import decide
 from smartrestart.errors import Location
-from smartrestart.globmatch import glob_match
 from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
 
 HERE = Location(Path("test.yaml"), 1)

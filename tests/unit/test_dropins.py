@@ -10,18 +10,18 @@ from typing import cast
 import pytest
 from click.testing import CliRunner, Result
 
-from smartrestart.budget.dropins import Change, FilePlan, apply_plans, plan_dropins
-from smartrestart.budget.generate_run import (
+from smartrestart.budget.dropin import MARKER, source_of
+from smartrestart.cli.main import cli
+from smartrestart.errors import ConfigError, UsageError
+from smartrestart.generate.dropins import Change, FilePlan, apply_plans, plan_dropins
+from smartrestart.generate.ownership import Owner, Ownership
+from smartrestart.generate.run import (
     GenerateOutcome,
     Target,
     image_systemd_version,
     run_generate,
     unit_dir_for,
 )
-from smartrestart.budget.ownership import Owner, Ownership
-from smartrestart.budget.render import MARKER, source_of
-from smartrestart.cli.main import cli
-from smartrestart.errors import ConfigError, UsageError
 from smartrestart.systemd.backend import SystemdBackend
 from tests.helpers import write_rules
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Executor, run_unit_name, will_start
-from smartrestart.apply.plan import Plan, build_plan
+from smartrestart.apply.model import Plan, build_plan
 from smartrestart.apply.report import Outcome, Report
-from smartrestart.decider import decide
+from smartrestart.decide.model import decide
 from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
 from smartrestart.systemd.backend import UnitState

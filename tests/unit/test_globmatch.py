@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartrestart.globmatch import glob_match, normalize_path
+from smartrestart.decide.globs import glob_match, normalize_path
 
 
 @pytest.mark.parametrize(

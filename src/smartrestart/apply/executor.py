@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from smartrestart.apply.plan import Group, Plan, Step, StepKind, merge_same_units
+from smartrestart.apply.model import Group, Plan, Step, StepKind, merge_same_units
 from smartrestart.apply.report import Outcome, Report, StepResult
 from smartrestart.errors import (
     ActionLedger,

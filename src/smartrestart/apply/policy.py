@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from smartrestart.apply.plan import Group, Plan, Step
+from smartrestart.apply.model import Group, Plan, Step
 
 POLICY_HELPER = Path("/usr/sbin/policy-rc.d")
 FORBIDDEN = 101

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from smartrestart.apply.plan import Plan, Step, StepKind
+from smartrestart.apply.model import Plan, Step, StepKind
 from smartrestart.errors import ExitCode
 
 

@@ -25,11 +25,11 @@ REPORT_HINT = (
 # options costs milliseconds, and `decide` is measured against the bare import
 # of click and yaml.
 COMMANDS = {
-    "decide": "smartrestart.cli.decide_cmd:decide_command",
-    "apply": "smartrestart.cli.apply_cmd:apply_command",
-    "generate": "smartrestart.cli.generate_cmd:generate_command",
-    "handle": "smartrestart.cli.handler_cmd:handle_command",
-    "completion": "smartrestart.cli.completion_cmd:completion_command",
+    "decide": "smartrestart.cli.decide:decide_command",
+    "apply": "smartrestart.cli.apply:apply_command",
+    "generate": "smartrestart.cli.generate:generate_command",
+    "handle": "smartrestart.cli.handle:handle_command",
+    "completion": "smartrestart.cli.completion:completion_command",
 }
 
 

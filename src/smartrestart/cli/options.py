@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from smartrestart.changes import ChangeSources
-from smartrestart.decide_run import DecideRequest
+from smartrestart.decide.changes import ChangeSources
+from smartrestart.decide.run import DecideRequest
 
 
 class Seconds(click.FloatRange):

@@ -30,7 +30,7 @@ def handle_command() -> None:
 @click.argument("unit")
 def failure_command(unit: str) -> None:
     """UNIT failed: ignore (still restarting), cool down, escalate or give up."""
-    from smartrestart.budget.handler_run import handle_failure
+    from smartrestart.handle.run import handle_failure
 
     _run(handle_failure, unit)
 
@@ -39,7 +39,7 @@ def failure_command(unit: str) -> None:
 @click.argument("unit")
 def cooldown_command(unit: str) -> None:
     """UNIT's cooldown ended: reset its failed state and start counter, start it."""
-    from smartrestart.budget.handler_run import handle_cooldown
+    from smartrestart.handle.run import handle_cooldown
 
     _run(handle_cooldown, unit)
 

@@ -3,9 +3,9 @@
 Every file is ``<unit dir>/<unit>.d/50-smartrestart.conf``. A file is only
 rewritten when its content changes. Which existing drop-ins a run may
 rewrite or remove is decided by their recorded source
-(:mod:`smartrestart.budget.ownership`): a file without our header is never
+(:mod:`smartrestart.generate.ownership`): a file without our header is never
 touched, and one generated from another application's rules file neither.
-I/O goes through :mod:`smartrestart.budget.unitdir`: nothing is followed
+I/O goes through :mod:`smartrestart.generate.unitdir`: nothing is followed
 through a symlink, and a failure while writing leaves nothing half-written.
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from smartrestart.budget.ownership import Owner, Ownership
-from smartrestart.budget.render import DROPIN_NAME, is_ours, source_of
-from smartrestart.budget.unitdir import StagedWrites, read_dropin, remove_dropin, scan_dropins
+from smartrestart.budget.dropin import DROPIN_NAME, is_ours, source_of
 from smartrestart.errors import JobFailed, UsageError
+from smartrestart.generate.ownership import Owner, Ownership
+from smartrestart.generate.unitdir import StagedWrites, read_dropin, remove_dropin, scan_dropins
 
 
 class Change(StrEnum):

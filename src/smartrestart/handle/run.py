@@ -8,7 +8,7 @@ The record that marks a failure as handled is saved only after its action
 succeeded (the cooldown timer started, the escalation job done). When the
 action fails, the error is logged and the handler exits non-zero, so its
 unit's ``Restart=on-failure`` runs it again; after
-:data:`~smartrestart.budget.handler.MAX_ACTION_ATTEMPTS` failed attempts at
+:data:`~smartrestart.handle.model.MAX_ACTION_ATTEMPTS` failed attempts at
 one failure it gives up on it, and says so.
 """
 
@@ -19,7 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from smartrestart.budget.handler import (
+from smartrestart.budget.dropin import DROPIN_NAME, is_ours
+from smartrestart.budget.model import EscalationVerb
+from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
+from smartrestart.errors import JobFailed, SmartRestartError, UsageError
+from smartrestart.handle.model import (
     MAX_ACTION_ATTEMPTS,
     CycleRecord,
     Decision,
@@ -29,10 +33,6 @@ from smartrestart.budget.handler import (
     exit_status,
     handled,
 )
-from smartrestart.budget.model import EscalationVerb
-from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
-from smartrestart.budget.render import DROPIN_NAME, is_ours
-from smartrestart.errors import JobFailed, SmartRestartError, UsageError
 from smartrestart.notify.state import StateStore
 from smartrestart.systemd.backend import JobMethod, SystemdBackend
 

@@ -11,7 +11,7 @@ from smartrestart.cli.options import decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
-    from smartrestart.decide_run import DecideRequest
+    from smartrestart.decide.run import DecideRequest
 
 EPILOG = """Examples:
 
@@ -48,9 +48,9 @@ def decide_command(
     Actions print one per line, sorted by order then name, as the original
     smart-restart printed them. Never talks to systemd.
     """
-    from smartrestart.decide_run import run_decide
+    from smartrestart.decide import output as render
+    from smartrestart.decide.run import run_decide
     from smartrestart.paths import WorkingDirectory
-    from smartrestart.render import decision as render
 
     if as_json and explain:
         raise click.UsageError("--json and --explain are exclusive")

@@ -11,7 +11,7 @@ from smartrestart.cli.options import config_root_option, current_directory, rule
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
-    from smartrestart.budget.generate_run import GenerateOutcome
+    from smartrestart.generate.run import GenerateOutcome
     from smartrestart.systemd.backend import SystemdBackend
 
 EPILOG = """Examples:
@@ -83,8 +83,8 @@ def generate_command(
     is gone, those of other rules files are left alone. systemd is reloaded
     (over D-Bus) only when something changed in its own directories.
     """
-    from smartrestart.budget.generate_run import run_generate, unit_dir_for
-    from smartrestart.render.generate import render_json, render_text
+    from smartrestart.generate.output import render_json, render_text
+    from smartrestart.generate.run import run_generate, unit_dir_for
 
     target = unit_dir_for(unit_dir, runtime, root)
     wants_reload = _wants_reload(reload, target.live, root)
@@ -140,8 +140,8 @@ def _connect(
     written, so an unreachable systemd leaves the unit directory untouched).
     Useful: in the manager's own directories, to resolve aliases.
     """
-    from smartrestart.budget.generate_run import image_systemd_version
     from smartrestart.errors import SystemdUnavailable, UsageError
+    from smartrestart.generate.run import image_systemd_version
 
     if version is None and root is not None:
         version = image_systemd_version(root)

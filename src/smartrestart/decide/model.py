@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from smartrestart.globmatch import compile_glob, normalize_path
+from smartrestart.decide.globs import compile_glob, normalize_path
 from smartrestart.rules.model import Action, FallbackKind, Rule, RuleSet
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from smartrestart.changes import ChangeSources, gather_changes
-from smartrestart.decider import Decision, decide
+from smartrestart.decide.changes import ChangeSources, gather_changes
+from smartrestart.decide.model import Decision, decide
 from smartrestart.paths import WorkingDirectory, canonical_pattern
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
@@ -88,7 +88,7 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
         chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
     known = set(changed)
     chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
-    from smartrestart.syntaxcheck import syntax_warnings
+    from smartrestart.decide.syntax import syntax_warnings
 
     project_dirs = [cwd.physical, *(str(part.root.path) for part in graph.parts)]
     warnings = (

@@ -13,9 +13,9 @@ from smartrestart.cli.options import Seconds, decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
-    from smartrestart.apply.plan import Plan
+    from smartrestart.apply.model import Plan
     from smartrestart.apply.report import Report
-    from smartrestart.decide_run import DecideOutcome, DecideRequest
+    from smartrestart.decide.run import DecideOutcome, DecideRequest
     from smartrestart.paths import WorkingDirectory
 
 EPILOG = """Examples:
@@ -79,11 +79,11 @@ def apply_command(
     output lands in the journal. Every job is logged to the journal with
     SMARTRESTART_* fields and a stable MESSAGE_ID.
     """
-    from smartrestart.apply.plan import build_plan
+    from smartrestart.apply.model import build_plan
     from smartrestart.apply.report import Report, planned, render_table
-    from smartrestart.decide_run import run_decide
+    from smartrestart.decide.output import decision_json
+    from smartrestart.decide.run import run_decide
     from smartrestart.paths import WorkingDirectory
-    from smartrestart.render.decision import decision_json
 
     started = time.monotonic()
     cwd = WorkingDirectory.current()

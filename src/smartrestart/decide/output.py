@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartrestart.decide_run import DecideOutcome
-from smartrestart.decider import Reason
+from smartrestart.decide.model import Reason
+from smartrestart.decide.run import DecideOutcome
 from smartrestart.rules.model import Action
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartrestart.budget.dropins import Change, FilePlan
-from smartrestart.budget.generate_run import GenerateOutcome
-from smartrestart.budget.render import source_of
+from smartrestart.budget.dropin import source_of
+from smartrestart.generate.dropins import Change, FilePlan
+from smartrestart.generate.run import GenerateOutcome
 
 WOULD = {
     Change.WRITE: "would write",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import groupby
 
-from smartrestart.decider import Decision
+from smartrestart.decide.model import Decision
 from smartrestart.rules.model import Action, Mode
 
 # Strongest first: a restart subsumes a reload, a reload-or-restart a try-restart...

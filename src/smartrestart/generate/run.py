@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smartrestart.budget.dropins import Change, FilePlan, apply_plans, plan_dropins
-from smartrestart.budget.ownership import Owner, Ownership
-from smartrestart.budget.render import render_dropin
+from smartrestart.budget.dropin import render_dropin
 from smartrestart.budget.translate import Translation, translate
-from smartrestart.budget.unitdir import check_unit_dir
 from smartrestart.errors import ConfigError, UsageError
+from smartrestart.generate.dropins import Change, FilePlan, apply_plans, plan_dropins
+from smartrestart.generate.ownership import Owner, Ownership
+from smartrestart.generate.unitdir import check_unit_dir
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.rules.sources import fragment_dirs, rules_sources
 from smartrestart.unitname import UnitNameKind, unit_name_kind

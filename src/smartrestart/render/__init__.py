@@ -1,1 +1,0 @@
-"""Turning results into text and JSON: pure functions, no I/O."""
