@@ -112,7 +112,7 @@ class FakeSystemd:
             self._record("unit_states", name)
             unit = self.lookup(name)
             if unit is None:
-                states[name] = UnitState(name, "not-found", "inactive", "dead", "", False, False)
+                states[name] = UnitState(name, "not-found", "inactive", "dead", "", id=name)
             else:
                 states[name] = unit.state(name)
         return states
@@ -125,7 +125,7 @@ class FakeSystemd:
         self._record("unit_details", name)
         unit = self.lookup(name)
         if unit is None:
-            return UnitState(name, "not-found", "inactive", "dead", "", False, False)
+            return UnitState(name, "not-found", "inactive", "dead", "", id=name)
         return unit.state(name)
 
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smartrestart.journal import EVENTS
+from smartrestart.journal.events import EVENTS
 from smartrestart.systemd.dbus import unit_object_path
 from smartrestart.timespan import MAX_TIMESPAN_USEC, USEC_INFINITY, format_timespan
 from tests.integration.helpers import PROGRAMS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from smartrestart.journal import EVENTS
+from smartrestart.journal.events import EVENTS
 from tests.testbed import CACHE_BASE, PROJECT, TestBed
 
 DEPENDENCIES = ("python3-click", "python3-yaml", "python3-pystemd", "python3-sdnotify")

@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from smartrestart.apply.executor import judge
-from smartrestart.apply.model import Step, StepKind, build_plan
-from smartrestart.apply.report import Outcome, Report, StepResult, planned, render_table
+from smartrestart.apply.model import (
+    Outcome,
+    Report,
+    Step,
+    StepKind,
+    StepResult,
+    build_plan,
+    judge,
+    planned,
+)
+from smartrestart.apply.output import render_table
 from smartrestart.decide.model import decide
 from smartrestart.errors import ExitCode, Location
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
@@ -64,7 +72,7 @@ def test_same_unit_in_two_groups_gets_two_jobs() -> None:
 
 
 def state(invocation: str, active: str = "active", **extra: object) -> UnitState:
-    base = UnitState("app.service", "loaded", active, "running", invocation, False, False)
+    base = UnitState("app.service", "loaded", active, "running", invocation)
     return base._replace(**extra)  # type: ignore[arg-type]
 
 
@@ -104,19 +112,19 @@ def unit_step(mode: Mode) -> Step:
     ],
 )
 def test_judge(mode: Mode, before: UnitState, after: UnitState, job: str, outcome: Outcome) -> None:
-    assert judge(unit_step(mode), before, after, job)[0] is outcome
+    can_reload = bool(before.can_reload)  # read by the executor only where it decides something
+    assert judge(unit_step(mode), before, after, job, can_reload=can_reload)[0] is outcome
 
 
 def test_report_changed_and_exit_code() -> None:
     rule_set = rules(Action("api", HERE, 20, units=("api.service",)))
     plan = build_plan(decide(["x"], rule_set))
-    report = Report(plan)
     step = plan.steps[0]
-    report.results = [StepResult(step, 20, Outcome.ALREADY_ACTIVE)]
+    report = Report(plan, (StepResult(step, 20, Outcome.ALREADY_ACTIVE),))
     assert (report.changed, report.exit_code) == (False, ExitCode.OK)
-    report.results = [StepResult(step, 20, Outcome.RESTARTED)]
+    report = Report(plan, (StepResult(step, 20, Outcome.RESTARTED),))
     assert (report.changed, report.exit_code) == (True, ExitCode.OK)
-    report.results = [StepResult(step, 20, Outcome.FAILED, "job failed")]
+    report = Report(plan, (StepResult(step, 20, Outcome.FAILED, "job failed"),))
     assert report.exit_code is ExitCode.FAILED
     assert "failed: job failed" in render_table(report)
 
@@ -124,7 +132,7 @@ def test_report_changed_and_exit_code() -> None:
 def test_dry_run_table_lists_modes() -> None:
     rule_set = rules(Action("web", HERE, 30, units=("nginx.service",), mode=Mode.RELOAD))
     plan = build_plan(decide(["x"], rule_set))
-    report = Report(plan, dry_run=True, results=planned(plan))
+    report = Report(plan, tuple(planned(plan)), dry_run=True)
     table = render_table(report)
     assert "nginx.service" in table
     assert "web (reload)" in table

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from smartrestart.cli.main import cli
 from smartrestart.errors import EXIT_CODES
-from smartrestart.journal import EVENTS
+from smartrestart.journal.events import EVENTS
 from tests.testbed import PROJECT
 
 MAN = PROJECT / "man/smartrestart.1"

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from smartrestart.apply.executor import ApplyOptions, Executor, run_unit_name, will_start
-from smartrestart.apply.model import Plan, build_plan
-from smartrestart.apply.report import Outcome, Report
+from smartrestart.apply.executor import ApplyOptions, Executor
+from smartrestart.apply.model import Outcome, Plan, Report, build_plan, run_unit_name, will_start
 from smartrestart.decide.model import decide
 from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
@@ -56,8 +55,15 @@ def execute(
     fake: FakeSystemd, plan: Plan, *, keep_going: bool = False, timeout: float = 5.0
 ) -> tuple[Report, Journal]:
     journal = Journal()
-    report = Report(plan=plan)
-    Executor(fake, ApplyOptions(timeout=timeout, keep_going=keep_going), journal).run(plan, report)
+    options = ApplyOptions(timeout=timeout, keep_going=keep_going)
+    execution = Executor(fake, options, journal).run(plan)
+    report = Report(
+        execution.plan,
+        execution.results,
+        daemon_reloaded=execution.daemon_reloaded,
+        timing=execution.timing,
+        error=execution.error,
+    )
     return report, journal
 
 
@@ -119,8 +125,8 @@ def test_jobs_of_a_group_are_all_submitted_before_any_wait() -> None:
 def test_start_counter_is_cleared_only_when_the_job_starts_the_unit(
     mode: Mode, active_state: str, can_reload: bool, starts: bool
 ) -> None:
-    state = UnitState("u.service", "loaded", active_state, "x", "1" * 32, False, can_reload)
-    assert will_start(mode, state) is starts
+    state = UnitState("u.service", "loaded", active_state, "x", "1" * 32)
+    assert will_start(mode, state, can_reload) is starts
     fake = FakeSystemd()
     fake.add(FakeUnit("u.service", active_state=active_state, can_reload=can_reload))
     execute(fake, plan_of(Action("a", HERE, units=("u.service",), mode=mode)))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from smartrestart.journal import EVENTS, render_catalog
+from smartrestart.journal.events import EVENTS, render_catalog
 from tests.testbed import PROJECT
 
 

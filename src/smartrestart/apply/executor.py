@@ -18,9 +18,20 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from smartrestart.apply.model import Group, Plan, Step, StepKind, merge_same_units
-from smartrestart.apply.report import Outcome, Report, StepResult
+from smartrestart.apply.model import (
+    Group,
+    Outcome,
+    Plan,
+    Step,
+    StepKind,
+    StepResult,
+    judge,
+    merge_same_units,
+    run_unit_name,
+    will_start,
+)
 from smartrestart.errors import (
     ActionLedger,
     SmartRestartError,
@@ -30,7 +41,7 @@ from smartrestart.errors import (
 )
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
-from smartrestart.unitname import escaped_unit_name, unit_name_problem
+from smartrestart.unitname import unit_name_problem
 
 METHOD_OF_MODE: dict[Mode, JobMethod] = {
     Mode.RESTART: JobMethod.RESTART,
@@ -50,6 +61,16 @@ class ApplyOptions:
     keep_going: bool = False
     working_directory: str = "/"
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+class Execution(NamedTuple):
+    """What running a plan did: the executor's whole output (a Report is built from it)."""
+
+    plan: Plan  # with two names of one unit merged into one step
+    results: tuple[StepResult, ...]
+    daemon_reloaded: bool
+    timing: dict[str, float]
+    error: str | None  # why it stopped part-way after something had acted
 
 
 def check_units(plan: Plan, backend: SystemdBackend) -> dict[str, UnitState]:
@@ -82,64 +103,6 @@ def check_units(plan: Plan, backend: SystemdBackend) -> dict[str, UnitState]:
     return states
 
 
-def judge(step: Step, before: UnitState, after: UnitState, job: str) -> tuple[Outcome, str]:
-    """What a finished unit job did, from the unit's state before and after it.
-
-    A restart that left the same InvocationID did not happen; a oneshot
-    service restarts into ``inactive`` with ``Result=success``.
-    """
-    if job != "done":
-        return Outcome.FAILED, f"job {job}"
-    new_invocation = after.invocation_id not in (before.invocation_id, "")
-    finished_oneshot = after.service_type == "oneshot" and after.result == "success"
-    running = after.is_active or finished_oneshot
-    mode = step.mode
-    if mode is Mode.TRY_RESTART and not before.is_active:
-        return Outcome.NOT_RUNNING, "unit was not running, so try-restart left it alone"
-    if mode is Mode.START and before.is_active:
-        return (Outcome.ALREADY_ACTIVE, "") if after.is_active else (Outcome.FAILED, "stopped")
-    reloads = mode is Mode.RELOAD or (
-        mode is Mode.RELOAD_OR_RESTART and before.is_active and before.can_reload
-    )
-    if reloads:
-        if not after.is_active:
-            return Outcome.FAILED, f"unit is {after.active_state} after reload"
-        return Outcome.RELOADED, ""
-    if not running:
-        return Outcome.FAILED, f"unit is {after.active_state} ({after.result or after.sub_state})"
-    if not new_invocation:
-        return Outcome.FAILED, "job done but the unit kept its InvocationID: it did not restart"
-    return (Outcome.STARTED if not before.is_active else Outcome.RESTARTED), ""
-
-
-STOPPED_STATES = frozenset({"inactive", "failed", "deactivating"})
-RUN_UNIT_PREFIX = "smartrestart-run-"
-
-
-def will_start(mode: Mode, state: UnitState) -> bool:
-    """Whether a job of ``mode`` starts the unit (and so counts against its start limit).
-
-    Only then is the unit's start counter cleared first: a try-restart of a
-    failed unit does nothing, and clearing would hide the failure
-    (``systemctl --failed`` would no longer list it).
-    """
-    stopped = state.active_state in STOPPED_STATES
-    if mode is Mode.RESTART:
-        return True
-    if mode is Mode.START:
-        return stopped
-    if mode is Mode.TRY_RESTART:
-        return not stopped
-    if mode is Mode.RELOAD_OR_RESTART:
-        return stopped or not state.can_reload
-    return False  # reload
-
-
-def run_unit_name(action: str, token: str) -> str:
-    """The transient unit of a ``run:`` action: the action name escaped as systemd-escape does."""
-    return escaped_unit_name(RUN_UNIT_PREFIX, action, f"-{token}.service")
-
-
 def describe_error(error: BaseException) -> str:
     if isinstance(error, SmartRestartError):
         return error.message
@@ -149,7 +112,7 @@ def describe_error(error: BaseException) -> str:
 
 
 class Executor:
-    """Runs one plan; one instance per apply."""
+    """Runs one plan; one instance per apply. :meth:`run` returns an :class:`Execution`."""
 
     def __init__(
         self,
@@ -162,89 +125,102 @@ class Executor:
         self.options = options
         self.log = log
         self.clock = clock
+        self._results: list[StepResult] = []
+        self._timing: dict[str, float] = {}
+        self._daemon_reloaded = False
+        self._error: str | None = None
 
-    def run(self, plan: Plan, report: Report) -> Report:
+    def _add_time(self, phase: str, seconds: float) -> None:
+        self._timing[phase] = self._timing.get(phase, 0.0) + seconds
+
+    def run(self, plan: Plan) -> Execution:
         started = self.clock()
         cpu_started = time.process_time()
         states = check_units(plan, self.backend)
         plan = merge_same_units(plan, {name: state.id for name, state in states.items()})
-        report.plan = plan
         stale = self.backend.need_daemon_reload(list(states))
         if stale:
             self.backend.reload_manager()
             ActionLedger.record("a daemon-reload")
-            report.daemon_reloaded = True
+            self._daemon_reloaded = True
             self.log(
                 "daemon-reloaded",
                 f"reloaded systemd: {', '.join(stale)} changed on disk",
                 {"SMARTRESTART_UNIT": " ".join(stale), "SMARTRESTART_RUN_ID": self.options.run_id},
             )
-        report.add_time("check", self.clock() - started)
+        self._add_time("check", self.clock() - started)
         failed = False
         for index, group in enumerate(plan.groups):
             if failed and not self.options.keep_going:
-                report.results.extend(
+                self._results.extend(
                     StepResult(step, group.order, Outcome.NOT_RUN, "an earlier group failed")
                     for step in group.steps
                 )
                 continue
             results: dict[int, StepResult] = {}
             try:
-                self._run_group(group.order, group.steps, report, results)
+                self._run_group(group.order, group.steps, results)
             except BaseException as error:
                 if isinstance(error, SystemExit | GeneratorExit) or not ActionLedger.acted:
                     raise  # nothing acted yet: the ordinary error path tells the truth
-                self._abort(plan.groups[index:], results, error, report)
+                self._abort(plan.groups[index:], results, error)
                 break
-            report.results.extend(results[i] for i in range(len(group.steps)))
+            self._results.extend(results[i] for i in range(len(group.steps)))
             failed = failed or any(not r.ok for r in results.values())
         # CPU time of this process: smartrestart's own work, whatever systemd was doing.
-        report.add_time("cpu", time.process_time() - cpu_started)
-        return report
+        self._add_time("cpu", time.process_time() - cpu_started)
+        return Execution(
+            plan, tuple(self._results), self._daemon_reloaded, dict(self._timing), self._error
+        )
 
     def _abort(
         self,
         groups: tuple[Group, ...],
         done: dict[int, StepResult],
         error: BaseException,
-        report: Report,
     ) -> None:
-        """Account for every step after an error mid-apply: report, journal, no exception."""
+        """Account for every step after an error mid-apply: results, journal, no exception."""
         reason = describe_error(error)
-        report.error = reason
+        self._error = reason
         first, *later = groups
         for index, step in enumerate(first.steps):
             result = done.get(index)
             if result is None:
                 result = StepResult(step, first.order, Outcome.FAILED, f"apply stopped: {reason}")
                 self._log_result(result)
-            report.results.append(result)
+            self._results.append(result)
         for group in later:
-            report.results.extend(
+            self._results.extend(
                 StepResult(step, group.order, Outcome.NOT_RUN, f"apply stopped: {reason}")
                 for step in group.steps
             )
 
     def _run_group(
-        self, order: int, steps: tuple[Step, ...], report: Report, results: dict[int, StepResult]
+        self, order: int, steps: tuple[Step, ...], results: dict[int, StepResult]
     ) -> None:
         """Submit every job of the group, then wait for all, then verify each.
 
         Finished steps land in ``results`` (by index) as they are known, so an
-        error part-way keeps them. The time spent in each phase goes to
-        ``report.timing``: ``wait`` is systemd working, everything else is
-        smartrestart's own overhead.
+        error part-way keeps them. The time spent in each phase is kept by
+        phase: ``wait`` is systemd working, everything else is smartrestart's
+        own overhead.
         """
         phase_start = self.clock()
         units = [s.unit for s in steps if s.unit]
         before = self.backend.unit_states(units)
-        for step in steps:
-            if step.unit and step.mode is Mode.RELOAD_OR_RESTART and before[step.unit].is_active:
-                can = self.backend.can_reload(step.unit)
-                before[step.unit] = before[step.unit]._replace(can_reload=can)
+        # Read only where it decides something: whether a reload-or-restart reloads.
+        can_reload = {
+            step.unit: self.backend.can_reload(step.unit)
+            for step in steps
+            if step.unit and step.mode is Mode.RELOAD_OR_RESTART and before[step.unit].is_active
+        }
         submitted: dict[int, tuple[str, float, str | None]] = {}  # index -> (job, start, run unit)
         for step in steps:
-            if step.unit and step.mode and will_start(step.mode, before[step.unit]):
+            if (
+                step.unit
+                and step.mode
+                and will_start(step.mode, before[step.unit], can_reload.get(step.unit, False))
+            ):
                 # StartLimitBurst counts every start, manual ones too, so a
                 # burst of deploys could exhaust a unit's crash budget and end
                 # in start-limit-hit. A deploy is a deliberate fresh start:
@@ -265,12 +241,12 @@ class Executor:
             ActionLedger.record(f"the job for {step.label}")
             submitted[index] = (job, started, run_unit)
         waiting = self.clock()
-        report.add_time("submit", waiting - phase_start)
+        self._add_time("submit", waiting - phase_start)
         ends = self.backend.wait_jobs(
             [job for job, _, _ in submitted.values()], self.options.timeout
         )
         verifying = self.clock()
-        report.add_time("wait", verifying - waiting)
+        self._add_time("wait", verifying - waiting)
         after = self.backend.unit_states(units)
         for index, (job, started, run_unit) in submitted.items():
             step = steps[index]
@@ -280,11 +256,16 @@ class Executor:
             else:
                 assert step.unit is not None
                 result = self._finish_unit(
-                    step, order, before[step.unit], after[step.unit], end, started
+                    step,
+                    order,
+                    (before[step.unit], after[step.unit]),
+                    can_reload.get(step.unit, False),
+                    end,
+                    started,
                 )
             results[index] = result
             self._log_result(result)
-        report.add_time("verify", self.clock() - verifying)
+        self._add_time("verify", self.clock() - verifying)
 
     def _submit(self, step: Step) -> tuple[str, str | None]:
         if step.kind is StepKind.RUN:
@@ -309,12 +290,13 @@ class Executor:
         self,
         step: Step,
         order: int,
-        before: UnitState,
-        after: UnitState,
+        states: tuple[UnitState, UnitState],
+        can_reload: bool,
         end: JobEnd | None,
         started: float,
     ) -> StepResult:
         assert step.unit is not None
+        before, after = states
         if not after.is_active:  # a failure, or a finished oneshot: Result and Type tell which
             after = self.backend.unit_details(step.unit)
         if end is None:
@@ -324,7 +306,7 @@ class Executor:
             )
             seconds = self.clock() - started
         else:
-            outcome, detail = judge(step, before, after, end.result)
+            outcome, detail = judge(step, before, after, end.result, can_reload=can_reload)
             seconds = end.finished_at - started
         return StepResult(
             step,
@@ -335,7 +317,7 @@ class Executor:
             seconds=seconds,
             old_invocation_id=before.invocation_id,
             new_invocation_id=after.invocation_id,
-            unit_result=after.result,
+            unit_result=after.result or "",
             unit_id=after.id or before.id,
         )
 
@@ -377,7 +359,7 @@ class Executor:
             job_result=end.result,
             seconds=end.finished_at - started,
             run_unit=unit,
-            unit_result=state.result,
+            unit_result=state.result or "",
         )
 
     def _log_result(self, result: StepResult) -> None:

@@ -1,20 +1,28 @@
-"""From a decision to the jobs ``apply`` will run: pure, no systemd needed.
+"""What ``apply`` does, as data and decisions: pure, no systemd needed.
 
-Actions of equal ``order`` form one group; groups run in ascending order and
-the jobs of one group run at once. A unit named by several actions of one
-group gets one job, of the strongest of their modes, so two actions never
-queue conflicting jobs that would replace each other.
+The plan: actions of equal ``order`` form one group; groups run in ascending
+order and the jobs of one group run at once. A unit named by several actions
+of one group gets one job, of the strongest of their modes, so two actions
+never queue conflicting jobs that would replace each other.
+
+The verdicts: what a finished job did (:func:`judge`), judged from the unit's
+state before and after it, and whether a job will start a unit
+(:func:`will_start`), which decides whether its start counter is cleared.
+The results and the report they make.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import groupby
 
 from smartrestart.decide.model import Decision
+from smartrestart.errors import ExitCode
 from smartrestart.rules.model import Action, Mode
+from smartrestart.systemd.backend import UnitState
+from smartrestart.unitname import escaped_unit_name
 
 # Strongest first: a restart subsumes a reload, a reload-or-restart a try-restart...
 MODE_STRENGTH = (Mode.RESTART, Mode.RELOAD_OR_RESTART, Mode.TRY_RESTART, Mode.RELOAD, Mode.START)
@@ -147,3 +155,151 @@ def merge_same_units(plan: Plan, unit_ids: Mapping[str, str]) -> Plan:
             )
         groups.append(Group(group.order, tuple(steps)))
     return replace(plan, groups=tuple(groups))
+
+
+class Outcome(StrEnum):
+    RESTARTED = "restarted"
+    RELOADED = "reloaded"
+    STARTED = "started"
+    ALREADY_ACTIVE = "already-active"  # start of a running unit: nothing to do
+    NOT_RUNNING = "not-running"  # try-restart of a stopped unit: left alone
+    SUCCEEDED = "succeeded"  # a run: command exited 0
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    NOT_RUN = "not-run"  # after an earlier group failed
+    PLANNED = "planned"  # --dry-run
+    DENIED = "denied-by-policy"  # /usr/sbin/policy-rc.d forbade it (apply --from-dpkg)
+
+
+OK_OUTCOMES = frozenset(
+    {
+        Outcome.RESTARTED,
+        Outcome.RELOADED,
+        Outcome.STARTED,
+        Outcome.ALREADY_ACTIVE,
+        Outcome.NOT_RUNNING,
+        Outcome.SUCCEEDED,
+        Outcome.PLANNED,
+        Outcome.DENIED,
+    }
+)
+CHANGING_OUTCOMES = frozenset(
+    {Outcome.RESTARTED, Outcome.RELOADED, Outcome.STARTED, Outcome.SUCCEEDED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    step: Step
+    order: int
+    outcome: Outcome
+    detail: str = ""
+    job_result: str | None = None
+    seconds: float = 0.0
+    old_invocation_id: str = ""
+    new_invocation_id: str = ""
+    unit_result: str = ""
+    run_unit: str = ""
+    unit_id: str = ""  # the unit systemd acted on: the id behind an alias
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in OK_OUTCOMES
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one apply did, assembled once at its end (by :mod:`smartrestart.apply.run`)."""
+
+    plan: Plan
+    results: tuple[StepResult, ...] = ()
+    dry_run: bool = False
+    daemon_reloaded: bool = False
+    seconds: float = 0.0
+    # Seconds per phase: check, submit, wait (systemd's work), verify, cpu.
+    timing: dict[str, float] = field(default_factory=dict)
+    # Why the apply stopped part-way after something had acted, if it did.
+    error: str | None = None
+
+    @property
+    def failed(self) -> list[StepResult]:
+        """Steps that failed or timed out (steps not run because of them are not listed)."""
+        return [r for r in self.results if r.outcome in (Outcome.FAILED, Outcome.TIMED_OUT)]
+
+    @property
+    def changed(self) -> bool:
+        return self.daemon_reloaded or any(r.outcome in CHANGING_OUTCOMES for r in self.results)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.failed or self.error else ExitCode.OK
+
+
+def planned(plan: Plan) -> list[StepResult]:
+    """Results of a dry run: every step as planned, nothing touched."""
+    return [
+        StepResult(step, group.order, Outcome.PLANNED)
+        for group in plan.groups
+        for step in group.steps
+    ]
+
+
+def judge(
+    step: Step, before: UnitState, after: UnitState, job: str, *, can_reload: bool = False
+) -> tuple[Outcome, str]:
+    """What a finished unit job did, from the unit's state before and after it.
+
+    A restart that left the same InvocationID did not happen; a oneshot
+    service restarts into ``inactive`` with ``Result=success``. ``can_reload``
+    says whether a reload-or-restart of a running unit reloaded it.
+    """
+    if job != "done":
+        return Outcome.FAILED, f"job {job}"
+    new_invocation = after.invocation_id not in (before.invocation_id, "")
+    finished_oneshot = after.service_type == "oneshot" and after.result == "success"
+    running = after.is_active or finished_oneshot
+    mode = step.mode
+    if mode is Mode.TRY_RESTART and not before.is_active:
+        return Outcome.NOT_RUNNING, "unit was not running, so try-restart left it alone"
+    if mode is Mode.START and before.is_active:
+        return (Outcome.ALREADY_ACTIVE, "") if after.is_active else (Outcome.FAILED, "stopped")
+    reloads = mode is Mode.RELOAD or (
+        mode is Mode.RELOAD_OR_RESTART and before.is_active and can_reload
+    )
+    if reloads:
+        if not after.is_active:
+            return Outcome.FAILED, f"unit is {after.active_state} after reload"
+        return Outcome.RELOADED, ""
+    if not running:
+        return Outcome.FAILED, f"unit is {after.active_state} ({after.result or after.sub_state})"
+    if not new_invocation:
+        return Outcome.FAILED, "job done but the unit kept its InvocationID: it did not restart"
+    return (Outcome.STARTED if not before.is_active else Outcome.RESTARTED), ""
+
+
+STOPPED_STATES = frozenset({"inactive", "failed", "deactivating"})
+RUN_UNIT_PREFIX = "smartrestart-run-"
+
+
+def will_start(mode: Mode, state: UnitState, can_reload: bool) -> bool:
+    """Whether a job of ``mode`` starts the unit (and so counts against its start limit).
+
+    Only then is the unit's start counter cleared first: a try-restart of a
+    failed unit does nothing, and clearing would hide the failure
+    (``systemctl --failed`` would no longer list it).
+    """
+    stopped = state.active_state in STOPPED_STATES
+    if mode is Mode.RESTART:
+        return True
+    if mode is Mode.START:
+        return stopped
+    if mode is Mode.TRY_RESTART:
+        return not stopped
+    if mode is Mode.RELOAD_OR_RESTART:
+        return stopped or not can_reload
+    return False  # reload
+
+
+def run_unit_name(action: str, token: str) -> str:
+    """The transient unit of a ``run:`` action: the action name escaped as systemd-escape does."""
+    return escaped_unit_name(RUN_UNIT_PREFIX, action, f"-{token}.service")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,10 +12,7 @@ from smartrestart.cli.options import Seconds, decide_inputs
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
-    from smartrestart.apply.model import Plan
-    from smartrestart.apply.report import Report
-    from smartrestart.decide.run import DecideOutcome, DecideRequest
-    from smartrestart.paths import WorkingDirectory
+    from smartrestart.decide.run import DecideRequest
 
 EPILOG = """Examples:
 
@@ -79,98 +75,29 @@ def apply_command(
     output lands in the journal. Every job is logged to the journal with
     SMARTRESTART_* fields and a stable MESSAGE_ID.
     """
-    from smartrestart.apply.model import build_plan
-    from smartrestart.apply.report import Report, planned, render_table
+    from smartrestart.apply import output
+    from smartrestart.apply.run import ApplyRequest, run_apply
     from smartrestart.decide.output import decision_json
-    from smartrestart.decide.run import run_decide
     from smartrestart.paths import WorkingDirectory
 
-    started = time.monotonic()
-    cwd = WorkingDirectory.current()
-    outcome = run_decide(request._replace(chains=as_json), sys.stdin.buffer, cwd)
-    for warning in outcome.warnings:
-        click.echo(f"smartrestart: warning: {warning}", err=True)
-    plan = build_plan(outcome.decision)
-    report = Report(plan=plan, dry_run=dry_run)
-    if dry_run:
-        report.results = planned(plan)
-    elif plan.groups:
-        if request.sources.dpkg_package:  # a maintainer script: ask policy-rc.d first
-            plan = _apply_policy(plan, report)
-        if plan.groups:
-            _act(plan, report, outcome, cwd, timeout, keep_going, wait_lock, lock_file)
-    report.seconds = time.monotonic() - started
+    outcome = run_apply(
+        ApplyRequest(
+            request._replace(chains=as_json),
+            dry_run=dry_run,
+            timeout=timeout,
+            keep_going=keep_going,
+            wait_lock=wait_lock,
+            lock_file=lock_file,
+        ),
+        sys.stdin.buffer,
+        WorkingDirectory.current(),
+        warn=lambda warning: click.echo(f"smartrestart: warning: {warning}", err=True),
+    )
+    report = outcome.report
     if as_json:
         import json
 
-        click.echo(json.dumps(report.to_json(decision_json(outcome)), indent=2))
+        click.echo(json.dumps(output.report_json(report, decision_json(outcome.decided)), indent=2))
     else:
-        click.echo(render_table(report), nl=False)
+        click.echo(output.render_table(report), nl=False)
     click.get_current_context().exit(int(report.exit_code))
-
-
-def _apply_policy(plan: Plan, report: Report) -> Plan:
-    """Report the steps policy-rc.d forbids and return the plan without them."""
-    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
-    from smartrestart.apply.report import Outcome, StepResult
-
-    denied = denied_steps(plan)
-    order = {step: group.order for group in plan.groups for step in group.steps}
-    report.results.extend(
-        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
-        for step in denied
-    )
-    return without(plan, denied)
-
-
-def _act(
-    plan: Plan,
-    report: Report,
-    outcome: DecideOutcome,
-    cwd: WorkingDirectory,
-    timeout: float,
-    keep_going: bool,
-    wait_lock: float,
-    lock_file: Path | None,
-) -> None:
-    """Lock, connect, run the plan, log start and end to the journal."""
-    from smartrestart.apply.executor import ApplyOptions, Executor
-    from smartrestart.apply.lock import HostLock
-    from smartrestart.journal import log_event
-    from smartrestart.systemd.dbus import PystemdBackend  # pystemd costs ~50 ms: apply only
-
-    options = ApplyOptions(timeout=timeout, keep_going=keep_going, working_directory=cwd.physical)
-    with HostLock(lock_file, wait_lock):
-        backend = PystemdBackend()
-        try:
-            actions = ", ".join(outcome.decision.action_names)
-            log_event(
-                "apply-started",
-                f"apply: {actions} on {', '.join(plan.units) or 'no units'}",
-                {
-                    "SMARTRESTART_ACTIONS": " ".join(outcome.decision.action_names),
-                    "SMARTRESTART_UNITS": " ".join(plan.units),
-                    "SMARTRESTART_TRIGGER": " ".join(outcome.decision.files),
-                    "SMARTRESTART_RUN_ID": options.run_id,
-                },
-            )
-            started = time.monotonic()
-            result = "refused"  # the executor raised: nothing acted (see its docstring)
-            try:
-                Executor(backend, options, log_event).run(plan, report)
-                result = "failed" if report.exit_code else "success"
-            finally:
-                detail = f": {report.error}" if report.error else ""
-                log_event(
-                    "apply-finished",
-                    f"apply finished: {result}{detail}",
-                    {
-                        "SMARTRESTART_RESULT": result,
-                        "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                        "SMARTRESTART_RUN_ID": options.run_id,
-                        "SMARTRESTART_UNITS": " ".join(plan.units),
-                        "SMARTRESTART_ERROR": report.error,
-                    },
-                )
-        finally:
-            backend.close()

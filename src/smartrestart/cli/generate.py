@@ -165,7 +165,7 @@ def _connect(
 
 
 def _log(outcome: GenerateOutcome) -> None:
-    from smartrestart.journal import log_event
+    from smartrestart.journal.writer import log_event
 
     touched = [p.unit for p in outcome.plans if p.change.value in ("write", "remove")]
     log_event(

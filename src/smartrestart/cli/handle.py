@@ -47,7 +47,7 @@ def cooldown_command(unit: str) -> None:
 def _run(handler: Handler, unit: str) -> None:
     """Run ``handler``; any error is also a journal entry, since no one reads its stderr."""
     from smartrestart.errors import SmartRestartError, UsageError
-    from smartrestart.journal import log_event
+    from smartrestart.journal.writer import log_event
     from smartrestart.unitname import unit_name_problem
 
     command = click.get_current_context().info_name or "handle"

@@ -1,1 +1,32 @@
-"""The systemd side: one small interface, one implementation on pystemd."""
+"""The systemd side: one small interface, one implementation on pystemd.
+
+Every command that talks to systemd does so through :func:`connect`::
+
+    with systemd.connect() as manager:
+        manager.unit_states(["app.service"])
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smartrestart.systemd.backend import SystemdBackend
+
+
+@contextlib.contextmanager
+def connect() -> Iterator[SystemdBackend]:
+    """The system manager over D-Bus (``DBUS_SYSTEM_BUS_ADDRESS`` selects another bus).
+
+    pystemd is imported here, on first use: it costs tens of milliseconds
+    that ``decide`` and ``generate --root`` never need to pay.
+    """
+    from smartrestart.systemd.dbus import PystemdBackend
+
+    backend = PystemdBackend()
+    try:
+        yield backend
+    finally:
+        backend.close()

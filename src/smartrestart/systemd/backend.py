@@ -32,27 +32,32 @@ class JobEnd(NamedTuple):
 
 
 class UnitState(NamedTuple):
-    """A unit's properties that decide whether a job did what it should."""
+    """A unit's properties that decide whether a job did what it should.
 
-    name: str
+    :meth:`SystemdBackend.unit_states` reads the first fields cheaply, for many
+    units at once; :meth:`SystemdBackend.unit_details` reads all of them. A
+    field that was not read is None, never a value that could mean "no".
+    """
+
+    name: str  # as asked: an alias stays an alias
     load_state: str  # loaded, not-found, masked, bad-setting, error
     active_state: str  # active, reloading, inactive, failed, activating, deactivating
     sub_state: str
-    invocation_id: str  # changes on every start: proof a restart happened
-    need_daemon_reload: bool
-    can_reload: bool
-    load_error: str = ""
-    job_pending: bool = False  # a job (such as an automatic restart) is queued
-    # Service units only (empty or zero for other types):
-    service_type: str = ""
-    result: str = ""  # success, exit-code, signal, timeout, watchdog, start-limit-hit, ...
-    exec_main_code: int = 0  # CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
-    exec_main_status: int = 0
-    n_restarts: int = 0
-    main_pid: int = 0
+    invocation_id: str  # changes on every start: proof a restart happened ("" never ran)
     # The unit's id as systemd reports it: the primary name behind an alias
-    # (ssh.service for sshd.service). Empty when not read.
+    # (ssh.service for sshd.service).
     id: str = ""
+    load_error: str = ""
+    need_daemon_reload: bool | None = None
+    can_reload: bool | None = None
+    job_pending: bool | None = None  # a job (such as an automatic restart) is queued
+    # Service units only (None for other types, or when not read):
+    service_type: str | None = None
+    result: str | None = None  # success, exit-code, signal, timeout, watchdog, ...
+    exec_main_code: int | None = None  # CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
+    exec_main_status: int | None = None
+    n_restarts: int | None = None
+    main_pid: int | None = None
 
     @property
     def is_active(self) -> bool:

@@ -207,9 +207,7 @@ class PystemdBackend:
         # differs from the name asked for an alias (sshd.service -> ssh.service).
         for asked, row in zip(names, rows, strict=True):
             unit_id, _desc, load, active, sub, _following, path, _job_id, _job_type, _job = row
-            state = UnitState(
-                asked, _text(load), _text(active), _text(sub), "", False, False, id=_text(unit_id)
-            )
+            state = UnitState(asked, _text(load), _text(active), _text(sub), "", id=_text(unit_id))
             if state.load_state == "loaded":
                 raw = self._get(path, UNIT, b"InvocationID", b"ay", doing)
                 state = state._replace(invocation_id=bytes(raw).hex())

@@ -1,18 +1,14 @@
-"""Structured journal entries with stable MESSAGE_IDs, and the catalog that explains them.
+"""The events smartrestart logs: one table, with a stable MESSAGE_ID per kind.
 
 Every event kind has one fixed MESSAGE_ID, so ``journalctl MESSAGE_ID=...``
 finds all entries of that kind, and fields such as ``SMARTRESTART_UNIT`` let
 ``journalctl SMARTRESTART_UNIT=app-api.service`` find everything smartrestart
 did to a unit. The catalog (``journalctl -x``) is rendered from the same
 table, so the explanation cannot drift from the events.
-
-Entries go through ``pystemd.journal.sendv`` (libsystemd's
-``sd_journal_sendv``), imported on first use only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import NamedTuple
 
 SYSLOG_IDENTIFIER = "smartrestart"
@@ -142,27 +138,11 @@ EVENTS: dict[str, Event] = {
 }
 
 
-def log_event(kind: str, message: str, fields: Mapping[str, object]) -> None:
-    """Send one entry of ``kind``; silently nothing where there is no journal."""
-    event = EVENTS[kind]
-    try:
-        from pystemd.journal import sendv
-    except ImportError:  # pragma: no cover - pystemd is a dependency
-        return
-    entries = [
-        f"MESSAGE_ID={event.message_id}",
-        f"PRIORITY={event.priority}",
-        f"SYSLOG_IDENTIFIER={SYSLOG_IDENTIFIER}",
-        f"MESSAGE={message}",
-    ]
-    entries.extend(f"{key}={value}" for key, value in fields.items() if value is not None)
-    sendv(*entries)
-
-
 def render_catalog() -> str:
     """The journal message catalog (``/usr/lib/systemd/catalog/smartrestart.catalog``)."""
     parts = [
-        "# Journal message catalog of smartrestart; generated from smartrestart/journal.py,\n"
+        "# Journal message catalog of smartrestart; generated from\n"
+        "# smartrestart/journal/events.py (python -m smartrestart.journal),\n"
         "# do not edit. Installed to /usr/lib/systemd/catalog/, then: journalctl --update-catalog\n"
     ]
     for event in EVENTS.values():
@@ -175,7 +155,3 @@ def render_catalog() -> str:
             f"{event.body}\n"
         )
     return "".join(parts)
-
-
-if __name__ == "__main__":
-    print(render_catalog(), end="")

@@ -1,0 +1,129 @@
+"""Everything ``apply`` does, from inputs to a :class:`Report`, without the CLI.
+
+Decide exactly as ``decide`` does, plan the jobs, ask policy-rc.d (for a
+maintainer script), take the host lock, connect, run the plan, and log the
+start and end to the journal. The report is assembled once, here, from what
+each part returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from smartrestart.apply.model import Outcome, Plan, Report, StepResult, build_plan, planned
+from smartrestart.decide.run import DecideOutcome, DecideRequest, run_decide
+from smartrestart.paths import WorkingDirectory
+
+
+class ApplyRequest(NamedTuple):
+    """The inputs of an apply: the decision's, and how to act on it."""
+
+    decide: DecideRequest
+    dry_run: bool = False
+    timeout: float = 600.0
+    keep_going: bool = False
+    wait_lock: float = 0.0
+    lock_file: Path | None = None
+
+
+class ApplyOutcome(NamedTuple):
+    decided: DecideOutcome
+    report: Report
+
+
+def run_apply(
+    request: ApplyRequest,
+    stdin: BinaryIO,
+    cwd: WorkingDirectory,
+    warn: Callable[[str], None],
+) -> ApplyOutcome:
+    """Decide, then act; ``warn`` hears the decision's warnings before anything acts."""
+    started = time.monotonic()
+    decided = run_decide(request.decide, stdin, cwd)
+    for warning in decided.warnings:
+        warn(warning)
+    plan = build_plan(decided.decision)
+    if request.dry_run:
+        report = Report(plan, tuple(planned(plan)), dry_run=True)
+    elif not plan.groups:
+        report = Report(plan)
+    else:
+        denied: tuple[StepResult, ...] = ()
+        if request.decide.sources.dpkg_package is not None:
+            plan, denied = _ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
+        report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
+    return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
+
+
+def _ask_policy(plan: Plan) -> tuple[Plan, tuple[StepResult, ...]]:
+    """The plan without the steps policy-rc.d forbids, and their results."""
+    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
+
+    denied = denied_steps(plan)
+    order = {step: group.order for group in plan.groups for step in group.steps}
+    results = tuple(
+        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
+        for step in denied
+    )
+    return without(plan, denied), results
+
+
+def _act(
+    plan: Plan,
+    denied: tuple[StepResult, ...],
+    decided: DecideOutcome,
+    cwd: WorkingDirectory,
+    request: ApplyRequest,
+) -> Report:
+    """Lock, connect, run the plan, log start and end to the journal."""
+    from smartrestart import systemd
+    from smartrestart.apply.executor import ApplyOptions, Executor
+    from smartrestart.apply.lock import HostLock
+    from smartrestart.journal.writer import log_event
+
+    options = ApplyOptions(
+        timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
+    )
+    actions = decided.decision.action_names
+    with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+        log_event(
+            "apply-started",
+            f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
+            {
+                "SMARTRESTART_ACTIONS": " ".join(actions),
+                "SMARTRESTART_UNITS": " ".join(plan.units),
+                "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
+                "SMARTRESTART_RUN_ID": options.run_id,
+            },
+        )
+        started = time.monotonic()
+        report: Report | None = None
+        try:
+            execution = Executor(manager, options, log_event).run(plan)
+            report = Report(
+                execution.plan,
+                (*denied, *execution.results),
+                daemon_reloaded=execution.daemon_reloaded,
+                timing=execution.timing,
+                error=execution.error,
+            )
+        finally:
+            # "refused": the executor raised, which it does only before anything acted.
+            result = "refused" if report is None else "failed" if report.exit_code else "success"
+            error = report.error if report is not None else None
+            log_event(
+                "apply-finished",
+                f"apply finished: {result}" + (f": {error}" if error else ""),
+                {
+                    "SMARTRESTART_RESULT": result,
+                    "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
+                    "SMARTRESTART_RUN_ID": options.run_id,
+                    "SMARTRESTART_UNITS": " ".join(plan.units),
+                    "SMARTRESTART_ERROR": error,
+                },
+            )
+    return report

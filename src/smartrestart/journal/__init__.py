@@ -1,0 +1,1 @@
+"""The journal: the events smartrestart logs (:mod:`.events`) and writing them (:mod:`.writer`)."""
