@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import cast
 
 import pytest
 from click.testing import CliRunner, Result
@@ -13,16 +13,17 @@ from click.testing import CliRunner, Result
 from smartrestart.budget.dropin import MARKER, source_of
 from smartrestart.cli.main import cli
 from smartrestart.errors import ConfigError, UsageError
-from smartrestart.generate.dropins import Change, FilePlan, apply_plans, plan_dropins
+from smartrestart.generate.dropins import apply_plans, plan_dropins
+from smartrestart.generate.model import Change, FilePlan, GenerateOutcome, Target
+from smartrestart.generate.output import unified_diff
 from smartrestart.generate.ownership import Owner, Ownership
 from smartrestart.generate.run import (
-    GenerateOutcome,
-    Target,
+    GenerateRequest,
     image_systemd_version,
     run_generate,
     unit_dir_for,
 )
-from smartrestart.systemd.backend import SystemdBackend
+from tests.fakesystemd import FakeSystemd, FakeUnit
 from tests.helpers import write_rules
 
 MINE = "/srv/app/rules.yaml"
@@ -48,7 +49,7 @@ def test_write_then_unchanged_then_changed(tmp_path: Path) -> None:
     assert [p.change for p in plan(tmp_path, {"a.service": OURS})] == [Change.UNCHANGED]
     newer = OURS + "RestartSec=1s\n"
     plans = plan(tmp_path, {"a.service": newer})
-    assert "+RestartSec=1s" in plans[0].diff()
+    assert "+RestartSec=1s" in unified_diff(plans[0])
     apply_plans(plans)
     assert path.read_text() == newer
     assert path.stat().st_ino != inode  # replaced by rename, never rewritten in place
@@ -188,20 +189,21 @@ def generate(
     rules_text: str,
     *,
     check: bool = False,
-    target: Target | None = None,
-    backend: SystemdBackend | None = None,
+    image: Path | None = None,
+    manager: FakeSystemd | None = None,
     reload: bool = False,
 ) -> GenerateOutcome:
-    return run_generate(
+    request = GenerateRequest(
         rules_files=[write_rules(tmp_path, rules_text)],
         config_root=tmp_path / "none",
-        cwd=tmp_path,
-        target=target or Target(tmp_path / "units", live=False),
+        unit_dir=None if image else tmp_path / "units",
+        root=image,
         systemd_version=257,
         check=check,
-        backend=backend,
         reload=reload,
     )
+    connect = (lambda: contextlib.nullcontext(manager)) if manager else None
+    return run_generate(request, tmp_path, connect=connect)
 
 
 def test_bad_input_writes_nothing(tmp_path: Path) -> None:
@@ -243,7 +245,7 @@ def test_an_image_unit_directory_leading_out_of_the_image_is_refused(tmp_path: P
         generate(
             tmp_path,
             "budgets:\n  a.service: {restart: transient}\n",
-            target=unit_dir_for(None, False, image),
+            image=image,
         )
 
 
@@ -285,35 +287,24 @@ def test_image_systemd_version_never_reads_the_host_through_a_symlink(tmp_path: 
     assert image_systemd_version(image) is None
 
 
-class AliasManager:
-    """Just what generate asks a manager: unit ids (Debian's sshd.service alias) and reload."""
-
-    def __init__(self, aliases: dict[str, str]) -> None:
-        self.aliases = aliases
-        self.reloads = 0
-
-    def unit_id(self, name: str) -> str:
-        return self.aliases.get(name, name)
-
-    def reload_manager(self) -> None:
-        self.reloads += 1
-
-
-def manager(aliases: dict[str, str]) -> SystemdBackend:
-    return cast(SystemdBackend, AliasManager(aliases))
+def with_ssh() -> FakeSystemd:
+    """A manager that knows Debian's sshd.service alias of ssh.service."""
+    fake = FakeSystemd()
+    fake.add(FakeUnit("ssh.service", aliases=("sshd.service",)))
+    return fake
 
 
 def test_a_budget_on_an_alias_is_written_under_the_units_own_name(tmp_path: Path) -> None:
     outcome = generate(
         tmp_path,
         "budgets:\n  sshd.service: {restart: transient}\n",
-        backend=manager({"sshd.service": "ssh.service"}),
+        manager=(fake := with_ssh()),
         reload=True,
     )
     written = (tmp_path / "units/ssh.service.d/50-smartrestart.conf").read_text()
     assert "# The budget names sshd.service, an alias of ssh.service." in written
     assert not (tmp_path / "units/sshd.service.d").exists()
-    assert outcome.reloaded
+    assert outcome.reloaded and fake.reloads == 1
 
 
 def test_two_budgets_for_one_unit_under_two_names_are_an_error(tmp_path: Path) -> None:
@@ -321,7 +312,8 @@ def test_two_budgets_for_one_unit_under_two_names_are_an_error(tmp_path: Path) -
         generate(
             tmp_path,
             "budgets:\n  ssh.service: {restart: transient}\n  sshd.service: {restart: temporary}\n",
-            backend=manager({"sshd.service": "ssh.service"}),
+            manager=with_ssh(),
+            reload=True,  # reaches the manager, which resolves aliases
         )
     assert not (tmp_path / "units").exists()
 

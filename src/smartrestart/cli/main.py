@@ -127,6 +127,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     generate  write restart-budget drop-ins that systemd itself enforces
     """
     ctx.meta["smartrestart.debug"] = debug
+    ActionLedger.reset()  # one command, one ledger (tests run many in one process)
 
 
 def main() -> None:

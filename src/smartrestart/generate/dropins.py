@@ -11,49 +11,15 @@ through a symlink, and a failure while writing leaves nothing half-written.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from smartrestart.budget.dropin import DROPIN_NAME, is_ours, source_of
 from smartrestart.errors import JobFailed, UsageError
+from smartrestart.generate.model import Change, FilePlan
 from smartrestart.generate.ownership import Owner, Ownership
 from smartrestart.generate.unitdir import StagedWrites, read_dropin, remove_dropin, scan_dropins
-
-
-class Change(StrEnum):
-    WRITE = "write"
-    UNCHANGED = "unchanged"
-    REMOVE = "remove"
-    ORPHAN = "orphan"  # ours, its rules file is gone: kept and reported
-
-
-@dataclass(frozen=True, slots=True)
-class FilePlan:
-    unit: str
-    path: Path
-    change: Change
-    old: str | None
-    new: str | None
-    source: str | None = None  # the rules file recorded in the old file, if any
-
-    def diff(self) -> str:
-        if self.change is Change.ORPHAN:
-            return ""
-        old = (self.old or "").splitlines(keepends=True)
-        new = (self.new or "").splitlines(keepends=True)
-        label = str(self.path).lstrip("/")
-        return "".join(
-            difflib.unified_diff(
-                old,
-                new,
-                f"a/{label}" if self.old is not None else "/dev/null",
-                f"b/{label}" if self.new is not None else "/dev/null",
-            )
-        )
 
 
 def dropin_path(unit_dir: Path, unit: str) -> Path:

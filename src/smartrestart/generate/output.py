@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from smartrestart.budget.dropin import source_of
-from smartrestart.generate.dropins import Change, FilePlan
-from smartrestart.generate.run import GenerateOutcome
+from smartrestart.generate.model import Change, FilePlan, GenerateOutcome
 
 WOULD = {
     Change.WRITE: "would write",
@@ -73,3 +72,22 @@ def render_json(outcome: GenerateOutcome, *, check: bool) -> dict[str, Any]:
         "warnings": outcome.warnings,
         "files": files,
     }
+
+
+def unified_diff(plan: FilePlan) -> str:
+    """What the plan changes in its file, as ``diff -u`` shows it (``--diff``)."""
+    import difflib
+
+    if plan.change is Change.ORPHAN:
+        return ""
+    old = (plan.old or "").splitlines(keepends=True)
+    new = (plan.new or "").splitlines(keepends=True)
+    label = str(plan.path).lstrip("/")
+    return "".join(
+        difflib.unified_diff(
+            old,
+            new,
+            f"a/{label}" if plan.old is not None else "/dev/null",
+            f"b/{label}" if plan.new is not None else "/dev/null",
+        )
+    )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from smartrestart.budget.dropin import render_dropin
-from smartrestart.budget.translate import Translation, translate
-from smartrestart.errors import ConfigError, UsageError
-from smartrestart.generate.dropins import Change, FilePlan, apply_plans, plan_dropins
+from smartrestart.budget.translate import translate
+from smartrestart.errors import ActionLedger, ConfigError, SystemdUnavailable, UsageError
+from smartrestart.generate.dropins import apply_plans, plan_dropins
+from smartrestart.generate.model import Change, FilePlan, GenerateOutcome, Target
 from smartrestart.generate.ownership import Owner, Ownership
 from smartrestart.generate.unitdir import check_unit_dir
 from smartrestart.rules.schema import load_rule_set
@@ -30,41 +32,6 @@ _SHARED_LIBRARY = re.compile(r"libsystemd-shared-(\d+)")
 # usr/lib/<multiarch>/systemd/, Arch under usr/lib/systemd/, Fedora under
 # usr/lib64/systemd/, images without merged /usr under lib/systemd/.
 _LIBRARY_DIRS = ("usr/lib/systemd", "usr/lib/*-linux-*/systemd", "usr/lib64/systemd", "lib/systemd")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where drop-ins go, and whether that is the running manager's own directory."""
-
-    unit_dir: Path
-    live: bool  # /etc/systemd/system or /run/systemd/system of the running manager
-    image: Path | None = None  # --root
-
-    @property
-    def why_no_reload(self) -> str:
-        if self.image is not None:
-            return "--root: an image, it takes effect when the image boots"
-        if not self.live:
-            return "--unit-dir: not the manager's own directory; --reload to reload anyway"
-        return "--no-reload: run `systemctl daemon-reload` for it to take effect"
-
-
-@dataclass
-class GenerateOutcome:
-    unit_dir: Path
-    systemd_version: int
-    translations: list[Translation]
-    plans: list[FilePlan]
-    rules_files: list[Path] = field(default_factory=list)
-    budget_names: dict[str, str] = field(default_factory=dict)  # unit id -> name in the rules
-    applied: bool = False
-    reloaded: bool = False
-    why_no_reload: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(plan.change in (Change.WRITE, Change.REMOVE) for plan in self.plans)
 
 
 def unit_dir_for(unit_dir: Path | None, runtime: bool, root: Path | None) -> Target:
@@ -132,28 +99,61 @@ def resolve_unit_ids(
     return ids
 
 
+class GenerateRequest(NamedTuple):
+    """The inputs of ``generate``, as the command line gives them."""
+
+    rules_files: Sequence[Path] = ()
+    config_root: Path = Path("/")
+    unit_dir: Path | None = None
+    runtime: bool = False
+    root: Path | None = None
+    systemd_version: int | None = None
+    check: bool = False
+    reload: bool | None = None  # None: reload the manager's own directories only
+    remove_orphans: bool = False
+
+
 def run_generate(
+    request: GenerateRequest,
+    cwd: Path,
     *,
-    rules_files: Sequence[Path],
-    config_root: Path,
+    connect: Callable[[], AbstractContextManager[SystemdBackend]] | None = None,
+) -> GenerateOutcome:
+    """Plan the drop-ins; unless ``check``, write them and reload the manager as asked.
+
+    The running manager is reached before anything is written, when it is
+    needed (to learn the version, to reload) or useful (to resolve aliases in
+    its own directories), so an unreachable systemd leaves the unit directory
+    untouched. Everything that can refuse (rules, the unit directory,
+    conflicts with other rules files) is checked before the first write.
+    ``connect`` is :func:`smartrestart.systemd.connect` unless a test gives
+    another.
+    """
+    target = unit_dir_for(request.unit_dir, request.runtime, request.root)
+    reload = _wants_reload(request.reload, target.live, request.root)
+    with contextlib.ExitStack() as stack:
+        manager, version, warnings = _reach_manager(
+            stack, target, request.systemd_version, reload and not request.check, connect
+        )
+        outcome = _plan_and_write(request, cwd, target, version, manager, reload, warnings)
+    if outcome.applied:
+        _log(outcome)
+    return outcome
+
+
+def _plan_and_write(
+    request: GenerateRequest,
     cwd: Path,
     target: Target,
     systemd_version: int,
-    check: bool,
-    backend: SystemdBackend | None = None,
-    reload: bool = False,
-    remove_orphans: bool = False,
+    manager: SystemdBackend | None,
+    reload: bool,
+    warnings: list[str],
 ) -> GenerateOutcome:
-    """Plan the drop-ins; unless ``check``, write them and (``reload``) reload the manager.
-
-    ``backend`` is the running manager when one was reached: it resolves
-    aliases and reloads. Everything that can refuse (rules, the unit directory,
-    conflicts with other rules files) is checked before the first write.
-    """
-    sources = rules_sources(rules_files, config_root, cwd)
+    sources = rules_sources(request.rules_files, request.config_root, cwd)
     rule_set = load_rule_set(sources)
-    check_unit_dir(target.unit_dir, image=target.image, writing=not check)
-    ids = resolve_unit_ids(rule_set.budgets, backend)
+    check_unit_dir(target.unit_dir, image=target.image, writing=not request.check)
+    ids = resolve_unit_ids(rule_set.budgets, manager)
     translations = [translate(b, systemd_version) for _, b in sorted(rule_set.budgets.items())]
     texts = {
         ids[t.unit]: render_dropin(
@@ -161,27 +161,33 @@ def run_generate(
         )
         for t in translations
     }
-    ownership = Ownership.of(sources, fragment_dirs(config_root))
-    plans = plan_dropins(target.unit_dir, texts, ownership, remove_orphans=remove_orphans)
-    outcome = GenerateOutcome(
+    ownership = Ownership.of(sources, fragment_dirs(request.config_root))
+    plans = plan_dropins(target.unit_dir, texts, ownership, remove_orphans=request.remove_orphans)
+    changed = any(plan.change in (Change.WRITE, Change.REMOVE) for plan in plans)
+    applied = reloaded = False
+    if changed and not request.check:
+        apply_plans(plans)
+        ActionLedger.record(f"writing drop-ins under {target.unit_dir}")
+        applied = True
+        if reload and manager is not None:
+            manager.reload_manager()
+            reloaded = True
+    return GenerateOutcome(
         unit_dir=target.unit_dir,
         systemd_version=systemd_version,
         translations=translations,
         plans=plans,
         rules_files=list(sources),
         budget_names={unit: name for name, unit in ids.items()},
+        applied=applied,
+        reloaded=reloaded,
         why_no_reload=target.why_no_reload,
-        warnings=[w for t in translations for w in t.warnings],
+        warnings=[
+            *warnings,
+            *(w for t in translations for w in t.warnings),
+            *_ownership_warnings(plans, ownership),
+        ],
     )
-    outcome.warnings.extend(_ownership_warnings(plans, ownership))
-    if check or not outcome.changed:
-        return outcome
-    apply_plans(outcome.plans)
-    outcome.applied = True
-    if reload and backend is not None:
-        backend.reload_manager()
-        outcome.reloaded = True
-    return outcome
 
 
 def _source_text(path: Path) -> str:
@@ -207,3 +213,57 @@ def _ownership_warnings(plans: list[FilePlan], ownership: Ownership) -> list[str
                 "longer exists; kept (--remove-orphans removes it)"
             )
     return warnings
+
+
+def _wants_reload(reload: bool | None, live: bool, root: Path | None) -> bool:
+    """An explicit directory means no reload unless asked; an image has no manager to reload."""
+    if reload and root is not None:
+        raise UsageError("--reload with --root: an image has no running manager to reload")
+    return live if reload is None else reload
+
+
+def _reach_manager(
+    stack: contextlib.ExitStack[bool | None],
+    target: Target,
+    version: int | None,
+    must_reload: bool,
+    connect: Callable[[], AbstractContextManager[SystemdBackend]] | None,
+) -> tuple[SystemdBackend | None, int, list[str]]:
+    """The running manager when it is needed or useful, the systemd version, and warnings.
+
+    Needed: to learn the version, or to reload. Useful: in the manager's own
+    directories, to resolve aliases (then an unreachable manager is a warning).
+    The connection closes with ``stack``.
+    """
+    from smartrestart import systemd
+
+    root = target.image
+    if version is None and root is not None:
+        version = image_systemd_version(root)
+        if version is None:
+            raise UsageError(f"cannot tell the systemd version of {root}: give --systemd-version")
+    if version is not None and not must_reload and not target.live:
+        return None, version, []
+    try:
+        manager = stack.enter_context((connect or systemd.connect)())
+    except SystemdUnavailable as exc:
+        if version is None or must_reload:
+            raise
+        return None, version, [f"{exc.message}: unit aliases not resolved"]
+    return manager, version if version is not None else manager.version(), []
+
+
+def _log(outcome: GenerateOutcome) -> None:
+    from smartrestart.journal.writer import log_event
+
+    touched = [p.unit for p in outcome.plans if p.change.value in ("write", "remove")]
+    log_event(
+        "dropins-generated",
+        f"generate: drop-ins changed for {', '.join(touched)}",
+        {
+            "SMARTRESTART_UNITS": " ".join(touched),
+            "SMARTRESTART_RULES": " ".join(str(p) for p in outcome.rules_files),
+            "SMARTRESTART_UNIT_DIR": str(outcome.unit_dir),
+            "SMARTRESTART_RELOADED": "yes" if outcome.reloaded else "no",
+        },
+    )
