@@ -24,8 +24,11 @@ def decide_raising(
     monkeypatch: pytest.MonkeyPatch,
     *args: str,
     env: dict[str, str] | None = None,
+    acted_first: str = "",
 ) -> Result:
     def explode(*_: object) -> None:
+        if acted_first:
+            ActionLedger.record(acted_first)
         raise error
 
     monkeypatch.setattr("smartrestart.decide.run.run_decide", explode)
@@ -73,8 +76,9 @@ def test_debug_shows_the_traceback(how: str, monkeypatch: pytest.MonkeyPatch) ->
 def test_after_something_acted_no_error_claims_that_nothing_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ActionLedger.record("the job for api.service")
-    result = decide_raising(SystemdUnavailable("no bus"), monkeypatch)
+    result = decide_raising(
+        SystemdUnavailable("no bus"), monkeypatch, acted_first="the job for api.service"
+    )
     assert result.exit_code == ExitCode.FAILED
     assert "(after the job for api.service had already acted)" in result.stderr
 
