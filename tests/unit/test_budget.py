@@ -16,7 +16,7 @@ from smartrestart.errors import ConfigError, JobFailed, Location
 from smartrestart.handle.model import (
     MAX_ACTION_ATTEMPTS,
     CycleRecord,
-    Decision,
+    FailureDecision,
     Verdict,
     decide_failure,
 )
@@ -468,7 +468,7 @@ class ScriptedManager:
 
 def run_handler(
     tmp_path: Path, manager: ScriptedManager, events: list[str]
-) -> tuple[Decision | None, str]:
+) -> tuple[FailureDecision | None, str]:
     def log(kind: str, message: str, fields: object) -> None:
         events.append(kind)
 

@@ -58,32 +58,32 @@ class CycleRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class FailureDecision:
     verdict: Verdict
     reason: str
     cycle: int = 0
 
 
-def exit_status(state: UnitState) -> int | None:
+def main_exit_status(state: UnitState) -> int | None:
     """The main process's exit status, when it exited (rather than being killed)."""
     return state.exec_main_status if state.exec_main_code == CLD_EXITED else None
 
 
 def decide_failure(
     params: HandlerParams, state: UnitState, record: CycleRecord, now: float
-) -> tuple[Decision, CycleRecord]:
+) -> tuple[FailureDecision, CycleRecord]:
     """The decision, and the cycle record to keep."""
     if state.active_state != "failed" or state.job_pending:
         why = f"unit is {state.active_state}/{state.sub_state}, still within its restart budget"
-        return Decision(Verdict.IGNORE, why), record
+        return FailureDecision(Verdict.IGNORE, why), record
     if state.invocation_id and state.invocation_id == record.last_handled_invocation:
-        return Decision(Verdict.IGNORE, "this failure was already handled"), record
+        return FailureDecision(Verdict.IGNORE, "this failure was already handled"), record
     record = replace(record, last_handled_invocation=state.invocation_id)
-    status = exit_status(state)
+    status = main_exit_status(state)
     if status is not None and status in params.fatal_exit_codes:
         return _final(params, f"fatal exit status {status}"), record
     if params.restart is RestartType.TEMPORARY:
-        return Decision(
+        return FailureDecision(
             Verdict.GIVE_UP, f"restart: temporary, never restarted ({state.result})"
         ), record
     if status is not None and status in params.non_retryable_exit_codes:
@@ -96,7 +96,7 @@ def decide_failure(
     if params.max_cooldown_cycles is not None and cycle > params.max_cooldown_cycles:
         reason = f"{cause}, and all {params.max_cooldown_cycles} cooldown cycles are used up"
         return _final(params, reason), replace(record, cycles=0, last_restart_monotonic=None)
-    return Decision(Verdict.COOLDOWN, cause, cycle), replace(record, cycles=cycle)
+    return FailureDecision(Verdict.COOLDOWN, cause, cycle), replace(record, cycles=cycle)
 
 
 def count_failed_action(record: CycleRecord, invocation: str) -> tuple[CycleRecord, bool]:
@@ -119,7 +119,7 @@ def _next_cycle(params: HandlerParams, record: CycleRecord, now: float) -> int:
     return record.cycles + 1 if consecutive else 1
 
 
-def _final(params: HandlerParams, reason: str) -> Decision:
+def _final(params: HandlerParams, reason: str) -> FailureDecision:
     if params.on_exhausted.verb is EscalationVerb.NONE:
-        return Decision(Verdict.GIVE_UP, reason)
-    return Decision(Verdict.ESCALATE, reason)
+        return FailureDecision(Verdict.GIVE_UP, reason)
+    return FailureDecision(Verdict.ESCALATE, reason)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -23,17 +24,17 @@ from smartrestart.budget.dropin import DROPIN_NAME, is_ours
 from smartrestart.budget.model import EscalationVerb
 from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
 from smartrestart.errors import JobFailed, SmartRestartError, UsageError
+from smartrestart.handle import output
 from smartrestart.handle.model import (
     MAX_ACTION_ATTEMPTS,
     CycleRecord,
-    Decision,
+    FailureDecision,
     Verdict,
     count_failed_action,
     decide_failure,
-    exit_status,
     handled,
 )
-from smartrestart.notify.state import StateStore
+from smartrestart.statefile import JsonFile
 from smartrestart.systemd.backend import JobMethod, SystemdBackend
 
 STATE_DIR = Path("/run/smartrestart/budgets")
@@ -61,11 +62,11 @@ def read_params(backend: SystemdBackend, unit: str) -> HandlerParams:
     raise UsageError(f"{unit} has no drop-in written by `smartrestart generate`")
 
 
-def _store(unit: str, state_dir: Path) -> StateStore:
-    return StateStore(f"{unit}.json", state_dir)
+def _store(unit: str, state_dir: Path) -> JsonFile:
+    return JsonFile(state_dir, f"{unit}.json")
 
 
-def _load(store: StateStore) -> CycleRecord:
+def _load(store: JsonFile) -> CycleRecord:
     """The unit's record; a fresh one when it is missing or not what we wrote."""
     data = store.load({})
     if not isinstance(data, dict):
@@ -83,7 +84,7 @@ def _load(store: StateStore) -> CycleRecord:
     return record
 
 
-def _save(store: StateStore, record: CycleRecord) -> None:
+def _save(store: JsonFile, record: CycleRecord) -> None:
     try:
         store.save(asdict(record))
     except OSError as exc:
@@ -97,7 +98,7 @@ def handle_failure(
     *,
     now: Callable[[], float] = time.monotonic,
     state_dir: Path = STATE_DIR,
-) -> Decision:
+) -> FailureDecision:
     """Decide about a failure of ``unit`` and carry the decision out."""
     unit = backend.unit_id(unit)  # an alias run by hand shares the unit's record
     params = read_params(backend, unit)
@@ -105,29 +106,23 @@ def handle_failure(
     store = _store(unit, state_dir)
     loaded = _load(store)
     decision, record = decide_failure(params, state, loaded, now())
-    fields: dict[str, object] = {
-        "SMARTRESTART_UNIT": unit,
-        "SMARTRESTART_REASON": decision.reason,
-        "SMARTRESTART_INVOCATION_ID": state.invocation_id or None,
-        "SMARTRESTART_EXIT_STATUS": exit_status(state),
-        "SMARTRESTART_UNIT_RESULT": state.result or None,
-    }
+    fields = output.failure_fields(unit, decision, state)
     if decision.verdict is Verdict.IGNORE:
-        log("failure-ignored", f"{unit}: {decision.reason}", fields)
+        log(*output.ignored(unit, decision, fields))
         return decision
     try:
-        _act(backend, unit, params, decision, fields, log)
+        log(*_act(backend, unit, params, decision, fields))
     except SmartRestartError as exc:
         counted, last = count_failed_action(loaded, state.invocation_id)
         if not last:
             _save(store, counted)
             raise
         _save(store, handled(record))
-        fields["SMARTRESTART_REASON"] = (
+        reason = (
             f"{decision.reason}; acting on it failed {MAX_ACTION_ATTEMPTS} times, last: "
             f"{exc.message}"
         )
-        log("gave-up", f"{unit}: {fields['SMARTRESTART_REASON']}; it stays failed", fields)
+        log(*output.gave_up(unit, reason, fields))
         raise
     _save(store, handled(record))
     return decision
@@ -137,10 +132,10 @@ def _act(
     backend: SystemdBackend,
     unit: str,
     params: HandlerParams,
-    decision: Decision,
+    decision: FailureDecision,
     fields: dict[str, object],
-    log: EventSink,
-) -> None:
+) -> output.Entry:
+    """Carry out a cooldown, escalation or giving up; the entry saying it was done."""
     if decision.verdict is Verdict.COOLDOWN:
         assert params.cooldown_usec is not None
         backend.start_timer(
@@ -148,19 +143,10 @@ def _act(
             params.cooldown_usec,
             description=f"smartrestart: cooldown of {unit}, cycle {decision.cycle}",
         )
-        maximum = params.max_cooldown_cycles
-        fields.update(
-            SMARTRESTART_CYCLE=decision.cycle,
-            SMARTRESTART_MAX_CYCLES=maximum if maximum is not None else "unlimited",
-            SMARTRESTART_COOLDOWN_USEC=params.cooldown_usec,
+        return output.cooldown_scheduled(
+            unit, decision, fields, params.cooldown_usec, params.max_cooldown_cycles
         )
-        log(
-            "cooldown-scheduled",
-            f"{unit}: {decision.reason}; starting it again after a cooldown "
-            f"(cycle {decision.cycle} of {fields['SMARTRESTART_MAX_CYCLES']})",
-            fields,
-        )
-    elif decision.verdict is Verdict.ESCALATE:
+    if decision.verdict is Verdict.ESCALATE:
         escalation = params.on_exhausted
         assert escalation.unit is not None
         method = JobMethod.STOP if escalation.verb is EscalationVerb.STOP else JobMethod.RESTART
@@ -169,10 +155,8 @@ def _act(
         if end is None or end.result != "done":
             how = f"ended {end.result}" if end else f"not done after {ESCALATION_TIMEOUT:g} s"
             raise JobFailed(f"{unit}: escalation '{escalation}' failed: the job {how}")
-        fields.update(SMARTRESTART_ESCALATION=str(escalation), SMARTRESTART_JOB=job)
-        log("escalated", f"{unit}: {decision.reason}; escalating: {escalation}", fields)
-    else:
-        log("gave-up", f"{unit}: {decision.reason}; it stays failed", fields)
+        return output.escalated(unit, decision, fields, escalation, job)
+    return output.gave_up(unit, decision.reason, fields)
 
 
 def handle_cooldown(
@@ -190,8 +174,34 @@ def handle_cooldown(
     backend.reset_failed(unit)
     job = backend.submit(JobMethod.START, unit)
     _save(store, replace(record, last_restart_monotonic=now()))
-    log(
-        "cooldown-restart",
-        f"{unit}: cooldown over, started again (cycle {record.cycles})",
-        {"SMARTRESTART_UNIT": unit, "SMARTRESTART_CYCLE": record.cycles, "SMARTRESTART_JOB": job},
-    )
+    log(*output.cooldown_restart(unit, record.cycles, job))
+
+
+HANDLERS = {"failure": handle_failure, "cooldown": handle_cooldown}
+
+
+def run_handler(
+    kind: str,
+    unit: str,
+    *,
+    connect: Callable[[], AbstractContextManager[SystemdBackend]] | None = None,
+) -> str | None:
+    """Run the ``failure`` or ``cooldown`` handler for ``unit``; a line for a terminal, if any.
+
+    Any error is also a journal entry (``handler-failed``), since no one reads
+    a handler unit's stderr, and then raised for the exit status.
+    """
+    from smartrestart import systemd
+    from smartrestart.journal.writer import log_event
+    from smartrestart.unitname import unit_name_problem
+
+    try:
+        problem = unit_name_problem(unit)
+        if problem:
+            raise UsageError(problem)
+        with (connect or systemd.connect)() as manager:
+            result = HANDLERS[kind](manager, unit, log_event)
+    except SmartRestartError as exc:
+        log_event(*output.handler_failed(unit, kind, exc.message, int(exc.exit_code)))
+        raise
+    return output.terminal_line(unit, result) if isinstance(result, FailureDecision) else None
