@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
-from smartrestart.budget.dropin import is_ours, render_dropin
+from smartrestart.budget.backoff import LISTED_DELAYS, backoff_steps, systemd_delays
+from smartrestart.budget.dropin import DropinError, handler_budget, is_ours, render_dropin
+from smartrestart.budget.keys import HANDLER_KEYS, KEYS
 from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb, RestartType
-from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
-from smartrestart.budget.translate import LISTED_DELAYS, backoff_steps, systemd_delays, translate
+from smartrestart.budget.translate import translate
 from smartrestart.errors import ConfigError, JobFailed, Location
 from smartrestart.handle.model import (
     MAX_ACTION_ATTEMPTS,
@@ -280,14 +281,13 @@ def test_exit_codes_watchdog_timeouts_and_handler_keys() -> None:
     assert found["Unit.OnFailure"] == "smartrestart-failure@%n.service"
     text = render_dropin(translate(budget, 257), "/etc/smartrestart/rules.d/app.yaml")
     assert is_ours(text)
-    params = parse_handler_params(text)
-    assert params == HandlerParams(
-        restart=RestartType.PERMANENT,
-        period_usec=60_000_000,
-        on_exhausted=Escalation(EscalationVerb.STOP, "app.target"),
-        fatal_exit_codes=(78,),
-        non_retryable_exit_codes=(64, 65),
-    )
+    params = handler_budget(text, "a.service")
+    for key in KEYS:  # the handler's keys come back as written, the others stay unset
+        expected = (
+            getattr(budget, key.field) if key in HANDLER_KEYS else getattr(handled(), key.field)
+        )
+        assert getattr(params, key.field) == expected, key.name
+    assert params.location == HERE
 
 
 def test_rendering_is_deterministic() -> None:
@@ -296,6 +296,11 @@ def test_rendering_is_deterministic() -> None:
 
 
 # --- the failure handler's decisions -----------------------------------------------
+
+
+def handled(*args: Any, **fields: Any) -> Budget:
+    """A budget as the failure handler reads it back from a drop-in."""
+    return Budget("a.service", HERE, *args, **fields)
 
 
 def failed(status: int = 1, invocation: str = "aa", **extra: object) -> UnitState:
@@ -313,10 +318,10 @@ def failed(status: int = 1, invocation: str = "aa", **extra: object) -> UnitStat
     return base._replace(**extra)  # type: ignore[arg-type]
 
 
-TRANSIENT = HandlerParams(
+TRANSIENT = handled(
     RestartType.TRANSIENT, period_usec=10_000_000, cooldown_usec=2_000_000, max_cooldown_cycles=2
 )
-PERMANENT = HandlerParams(
+PERMANENT = handled(
     RestartType.PERMANENT,
     period_usec=10_000_000,
     fatal_exit_codes=(78,),
@@ -339,7 +344,7 @@ def test_same_invocation_is_handled_once() -> None:
 
 
 def test_fatal_exit_escalates_at_once_even_with_a_cooldown() -> None:
-    params = HandlerParams(
+    params = handled(
         RestartType.TRANSIENT,
         period_usec=1,
         cooldown_usec=1,
@@ -352,7 +357,7 @@ def test_fatal_exit_escalates_at_once_even_with_a_cooldown() -> None:
 
 def test_permanent_exhausted_escalates_and_without_escalation_gives_up() -> None:
     assert decide_failure(PERMANENT, failed(1), CycleRecord(), 0)[0].verdict is Verdict.ESCALATE
-    quiet = HandlerParams(RestartType.PERMANENT)
+    quiet = handled(RestartType.PERMANENT)
     assert decide_failure(quiet, failed(1), CycleRecord(), 0)[0].verdict is Verdict.GIVE_UP
 
 
@@ -363,7 +368,7 @@ def test_non_retryable_counts_as_exhausted() -> None:
 
 
 def test_temporary_gives_up() -> None:
-    params = HandlerParams(RestartType.TEMPORARY)
+    params = handled(RestartType.TEMPORARY)
     assert decide_failure(params, failed(1), CycleRecord(), 0)[0].verdict is Verdict.GIVE_UP
 
 
@@ -426,8 +431,8 @@ def dropin_with(key: str, value: str) -> str:
     ],
 )
 def test_malformed_handler_parameters_name_the_key(key: str, value: str, fragment: str) -> None:
-    with pytest.raises(ParamsError) as caught:
-        parse_handler_params(dropin_with(key, value))
+    with pytest.raises(DropinError) as caught:
+        handler_budget(dropin_with(key, value), "a.service")
     assert str(caught.value).startswith(f"{key}={value}: ")
     assert fragment in str(caught.value)
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartrestart.budget.schema import BUDGET_KEYS
+from smartrestart.budget.keys import KEY_NAMES as BUDGET_KEYS
 from smartrestart.cli.main import cli
 from smartrestart.errors import EXIT_CODES, ActionLedger, ExitCode
 from smartrestart.rules.schema import ACTION_KEYS

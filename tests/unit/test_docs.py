@@ -91,3 +91,20 @@ def test_readme_lists_every_exit_code_as_the_table_says() -> None:
     readme = (PROJECT / "README.md").read_text()
     for code, meaning in EXIT_CODES.items():
         assert f"| {int(code)} | {meaning} |" in readme
+
+
+def between(text: str, start: str, end: str) -> str:
+    head = text.index(start)
+    return text[text.index("\n", head) + 1 : text.index(end)]
+
+
+def test_the_budget_key_tables_are_the_ones_the_key_declarations_make() -> None:
+    """README and man page list every budget key, exactly as budget/keys.py declares them."""
+    from smartrestart.budget.keys import KEY_NAMES, markdown_table, roff_list
+
+    readme = (PROJECT / "README.md").read_text()
+    assert between(readme, "<!-- budget keys:", "<!-- end of budget keys -->") == markdown_table()
+    assert between(MAN.read_text(), '.\\" budget keys:', '.\\" end of budget keys') == roff_list()
+    for name in KEY_NAMES:
+        assert f"| `{name}` |" in readme
+        assert f".B {name}\n" in MAN.read_text()

@@ -65,3 +65,12 @@ class Budget:
     on_exhausted: Escalation = NO_ESCALATION
     cooldown_usec: int | None = None
     max_cooldown_cycles: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """One line of a drop-in: ``key=value`` in ``[section]``."""
+
+    section: str
+    key: str
+    value: str

@@ -23,35 +23,30 @@ The mapping, and why:
   RestartMode=, and 257 without it fires OnFailure= on every failure).
 * The handler's own parameters travel as ``X-SmartRestart-*`` keys, which
   systemd ignores by design (the ``X-`` prefix).
+
+Each key's directives are declared with the key (:mod:`smartrestart.budget.keys`);
+this module puts them together, adds the failure handler, and computes the
+delays systemd will use and the warnings a person should read.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from smartrestart.budget.model import Budget, EscalationVerb, RestartType
-from smartrestart.budget.params import handler_keys
+from smartrestart.budget.backoff import (
+    DEFAULT_RESTART_USEC,
+    FIRST_WITH_RESTART_STEPS,
+    LISTED_DELAYS,
+    backoff_steps,
+    systemd_delays,
+)
+from smartrestart.budget.keys import HANDLER_KEYS, KEYS
+from smartrestart.budget.model import Budget, Directive, EscalationVerb, RestartType
 from smartrestart.timespan import format_timespan
 
-RESTART_OF_TYPE = {
-    RestartType.PERMANENT: "always",
-    RestartType.TRANSIENT: "on-failure",
-    RestartType.TEMPORARY: "no",
-}
 FAILURE_HANDLER = "smartrestart-failure@%n.service"
-FIRST_WITH_RESTART_STEPS = 254  # RestartSteps=, RestartMaxDelaySec=, RestartMode=
-DEFAULT_RESTART_USEC = 100_000  # systemd's RestartSec= default
-# Delays listed per budget: an intensity may be up to 2^32-2, and once
-# RestartSteps= (at most 3000 here) are used up every delay is the maximum.
-LISTED_DELAYS = 3001
-
-
-@dataclass(frozen=True, slots=True)
-class Directive:
-    section: str
-    key: str
-    value: str
+SOURCE_KEY = "X-SmartRestart-Source"
+_SECTION_ORDER = {"Unit": 0, "Service": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,60 +62,28 @@ class Translation:
     delays_usec: tuple[int, ...]
 
 
-def backoff_steps(base_usec: int, max_usec: int, multiplier: float) -> int:
-    """``RestartSteps=`` whose geometric growth is closest to ``multiplier``."""
-    if multiplier <= 1.0 or max_usec <= base_usec:
-        return 0
-    return max(1, min(3000, round(math.log(max_usec / base_usec) / math.log(multiplier))))
-
-
-def systemd_delays(base_usec: int, max_usec: int, steps: int, count: int) -> list[int]:
-    """The delays systemd (>= 254) uses before restarts 1..count (service_restart_usec_next).
-
-    At most :data:`LISTED_DELAYS` of them: the delays stop changing after ``steps``.
-    """
-    delays: list[int] = []
-    for index in range(min(count, LISTED_DELAYS)):
-        if steps == 0 or max_usec <= base_usec:
-            delays.append(base_usec)
-        elif index >= steps:
-            delays.append(max_usec)
-        else:
-            delays.append(round(base_usec * (max_usec / base_usec) ** (index / steps)))
-    return delays
+def handler_parameters(budget: Budget) -> list[Directive]:
+    """The ``X-SmartRestart-*`` keys the failure handler reads back, from the key table."""
+    directives: list[Directive] = []
+    for key in HANDLER_KEYS:
+        assert key.handler is not None
+        value = getattr(budget, key.field)
+        if value is not None and value != ():
+            directives.append(Directive("Unit", key.handler.name, key.handler.to_text(value)))
+    directives.append(Directive("Unit", SOURCE_KEY, str(budget.location)))
+    return directives
 
 
 def translate(budget: Budget, systemd_version: int) -> Translation:
-    unit_directives: list[Directive] = []
-    service: list[Directive] = []
+    directives: list[Directive] = []
+    for key in KEYS:
+        if key.directives is not None:
+            directives.extend(key.directives(budget, systemd_version))
+    directives.append(Directive("Unit", "OnFailure", FAILURE_HANDLER))
+    directives.extend(handler_parameters(budget))
+    directives.sort(key=lambda d: _SECTION_ORDER[d.section])  # stable: keys keep their order
     warnings: list[str] = []
-    modern = systemd_version >= FIRST_WITH_RESTART_STEPS
-
-    service.append(Directive("Service", "Restart", RESTART_OF_TYPE[budget.restart]))
-    if budget.intensity is not None and budget.period_usec is not None:
-        unit_directives.append(
-            Directive("Unit", "StartLimitIntervalSec", format_timespan(budget.period_usec))
-        )
-        unit_directives.append(Directive("Unit", "StartLimitBurst", str(budget.intensity + 1)))
-
-    delays = _backoff(budget, modern, service, warnings)
-    prevent = [*budget.fatal_exit_codes, *budget.non_retryable_exit_codes]
-    if prevent:
-        service.append(
-            Directive("Service", "RestartPreventExitStatus", " ".join(str(c) for c in prevent))
-        )
-    if modern and budget.restart is not RestartType.TEMPORARY:
-        service.append(Directive("Service", "RestartMode", "direct"))
-    for key, value in (
-        ("WatchdogSec", budget.watchdog_usec),
-        ("TimeoutStartSec", budget.startup_timeout_usec),
-        ("TimeoutStopSec", budget.stop_timeout_usec),
-    ):
-        if value is not None:
-            service.append(Directive("Service", key, format_timespan(value)))
-
-    unit_directives.append(Directive("Unit", "OnFailure", FAILURE_HANDLER))
-    unit_directives.extend(Directive("Unit", key, value) for key, value in handler_keys(budget))
+    delays = _delays(budget, systemd_version, warnings)
     _check_reachable(budget, delays, warnings)
     escalates = budget.on_exhausted.verb is not EscalationVerb.NONE
     if escalates and budget.restart is RestartType.TEMPORARY and not budget.fatal_exit_codes:
@@ -130,27 +93,24 @@ def translate(budget: Budget, systemd_version: int) -> Translation:
         )
     return Translation(
         unit=budget.unit,
-        directives=(*unit_directives, *service),
+        directives=tuple(directives),
         warnings=tuple(warnings),
         delays_usec=tuple(delays),
     )
 
 
-def _backoff(
-    budget: Budget, modern: bool, service: list[Directive], warnings: list[str]
-) -> list[int]:
-    """Add the restart-delay directives; return the delays systemd will actually use."""
+def _delays(budget: Budget, systemd_version: int, warnings: list[str]) -> list[int]:
+    """The delays systemd will actually use, and what the person should know about them."""
     count = min(budget.intensity if budget.intensity is not None else 8, LISTED_DELAYS)
     if budget.restart is RestartType.TEMPORARY:
         return []
     backoff = budget.backoff
     if backoff is None:
         return [DEFAULT_RESTART_USEC] * count
-    service.append(Directive("Service", "RestartSec", format_timespan(backoff.base_usec)))
     steps = backoff_steps(backoff.base_usec, backoff.max_usec, backoff.multiplier)
     if steps == 0:
         return [backoff.base_usec] * count
-    if not modern:
+    if systemd_version < FIRST_WITH_RESTART_STEPS:
         warnings.append(
             f"{budget.unit}: systemd {FIRST_WITH_RESTART_STEPS} added RestartSteps= and "
             "RestartMaxDelaySec=; on this systemd the delay stays "
@@ -158,8 +118,6 @@ def _backoff(
             f"up to {format_timespan(backoff.max_usec)} (the exponential backoff is lost)"
         )
         return [backoff.base_usec] * count
-    service.append(Directive("Service", "RestartSteps", str(steps)))
-    service.append(Directive("Service", "RestartMaxDelaySec", format_timespan(backoff.max_usec)))
     effective = (backoff.max_usec / backoff.base_usec) ** (1 / steps)
     if abs(effective - backoff.multiplier) / backoff.multiplier > 0.05:
         warnings.append(

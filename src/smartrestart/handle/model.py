@@ -30,8 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from smartrestart.budget.model import EscalationVerb, RestartType
-from smartrestart.budget.params import HandlerParams
+from smartrestart.budget.model import Budget, EscalationVerb, RestartType
 from smartrestart.systemd.backend import UnitState
 
 CLD_EXITED = 1
@@ -70,7 +69,7 @@ def main_exit_status(state: UnitState) -> int | None:
 
 
 def decide_failure(
-    params: HandlerParams, state: UnitState, record: CycleRecord, now: float
+    params: Budget, state: UnitState, record: CycleRecord, now: float
 ) -> tuple[FailureDecision, CycleRecord]:
     """The decision, and the cycle record to keep."""
     if state.active_state != "failed" or state.job_pending:
@@ -111,7 +110,7 @@ def handled(record: CycleRecord) -> CycleRecord:
     return replace(record, failed_invocation="", failed_attempts=0)
 
 
-def _next_cycle(params: HandlerParams, record: CycleRecord, now: float) -> int:
+def _next_cycle(params: Budget, record: CycleRecord, now: float) -> int:
     if record.last_restart_monotonic is None or params.period_usec is None:
         return 1
     window = 2 * params.period_usec / 1_000_000
@@ -119,7 +118,7 @@ def _next_cycle(params: HandlerParams, record: CycleRecord, now: float) -> int:
     return record.cycles + 1 if consecutive else 1
 
 
-def _final(params: HandlerParams, reason: str) -> FailureDecision:
+def _final(params: Budget, reason: str) -> FailureDecision:
     if params.on_exhausted.verb is EscalationVerb.NONE:
         return FailureDecision(Verdict.GIVE_UP, reason)
     return FailureDecision(Verdict.ESCALATE, reason)

@@ -20,9 +20,8 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from smartrestart.budget.dropin import DROPIN_NAME, is_ours
-from smartrestart.budget.model import EscalationVerb
-from smartrestart.budget.params import HandlerParams, ParamsError, parse_handler_params
+from smartrestart.budget.dropin import DROPIN_NAME, DropinError, handler_budget, is_ours
+from smartrestart.budget.model import Budget, EscalationVerb
 from smartrestart.errors import JobFailed, SmartRestartError, UsageError
 from smartrestart.handle import output
 from smartrestart.handle.model import (
@@ -44,7 +43,7 @@ ESCALATION_TIMEOUT = 300.0
 EventSink = Callable[[str, str, Mapping[str, object]], None]
 
 
-def read_params(backend: SystemdBackend, unit: str) -> HandlerParams:
+def read_params(backend: SystemdBackend, unit: str) -> Budget:
     """The budget parameters in the unit's ``50-smartrestart.conf`` drop-in."""
     for path in reversed(backend.dropin_paths(unit)):
         if Path(path).name != DROPIN_NAME:
@@ -56,8 +55,8 @@ def read_params(backend: SystemdBackend, unit: str) -> HandlerParams:
         if not is_ours(text):
             continue
         try:
-            return parse_handler_params(text)
-        except ParamsError as exc:
+            return handler_budget(text, unit)
+        except DropinError as exc:
             raise UsageError(f"{path}: {exc}") from None
     raise UsageError(f"{unit} has no drop-in written by `smartrestart generate`")
 
@@ -131,7 +130,7 @@ def handle_failure(
 def _act(
     backend: SystemdBackend,
     unit: str,
-    params: HandlerParams,
+    params: Budget,
     decision: FailureDecision,
     fields: dict[str, object],
 ) -> output.Entry:
