@@ -40,7 +40,7 @@ OURS = """
 import json, sys, time
 from pathlib import Path
 from typing import Any
-from smartrestart.importgraph.graph import build_graph
+from smartrestart.importgraph.build import build_graph
 root, leaf_file, cache = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 t = time.perf_counter()
 graph = build_graph([root], cache_dir=Path(cache))

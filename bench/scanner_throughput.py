@@ -39,7 +39,7 @@ ScanFunction = Callable[[bytes], tuple[tuple[object, ...], str | None]]
 COLD_BUILD = """
 import sys, tempfile
 from pathlib import Path
-from smartrestart.importgraph.graph import build_graph
+from smartrestart.importgraph.build import build_graph
 with tempfile.TemporaryDirectory() as cache:
     for root in sys.argv[1:]:
         build_graph([Path(root)], cache_dir=Path(cache))

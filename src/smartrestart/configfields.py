@@ -1,7 +1,8 @@
 """Typed reading of YAML values, each failure a ConfigError naming file, line and field.
 
 Validation happens once, here at load time; everything downstream receives
-frozen dataclasses and never re-checks a dict.
+immutable records (the rules' NamedTuples, the budget's frozen dataclasses)
+and never re-checks a dict.
 """
 
 from __future__ import annotations

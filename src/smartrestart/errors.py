@@ -42,7 +42,7 @@ EXIT_CODES: dict[ExitCode, str] = {
 
 def exit_codes_help() -> str:
     """Render the exit-code table for ``--help`` epilogs (``\b`` keeps click from rewrapping it)."""
-    return "\b\n" + "\n".join(f"  {int(code)}  {text}" for code, text in EXIT_CODES.items())
+    return "\b\n" + "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODES.items())
 
 
 class SmartRestartError(Exception):

@@ -171,8 +171,3 @@ def format_timespan(usec: int) -> str:
         if count:
             parts.append(f"{count}{suffix}")
     return " ".join(parts)
-
-
-def format_seconds(usec: int) -> str:
-    """Human-readable seconds for messages, e.g. ``1.5 s``."""
-    return f"{usec / USEC_PER_SEC:g} s"

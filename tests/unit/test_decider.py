@@ -7,12 +7,17 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartrestart.decide.globs import glob_match
+from smartrestart.decide.globs import compile_glob, normalize_path
 from smartrestart.decide.model import decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
 
 HERE = Location(Path("test.yaml"), 1)
+
+
+def matches(path: str, pattern: str) -> bool:
+    """How the decider matches: the canonical path against the compiled pattern."""
+    return compile_glob(pattern).match(normalize_path(path)) is not None
 
 
 def rule_set(
@@ -172,5 +177,5 @@ def test_each_file_contributes_only_its_first_matching_rule(
     for decided in decision.actions:
         for reason in decided.reasons:
             assert reason.rule is not None
-            first = next(r for r in rs.rules if glob_match(reason.file, r.pattern))
+            first = next(r for r in rs.rules if matches(reason.file, r.pattern))
             assert reason.rule == first

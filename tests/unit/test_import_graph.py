@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartrestart.importgraph.graph import ImportGraph, build_graph
+from smartrestart.importgraph.build import build_graph
+from smartrestart.importgraph.graph import ImportGraph
 from tests.helpers import write_tree
 
 

@@ -30,7 +30,11 @@ Exit codes:
 """ + exit_codes_help()
 
 
-@click.command("apply", epilog=EPILOG)
+@click.command(
+    "apply",
+    epilog=EPILOG,
+    short_help="Decide, then restart or reload exactly those units, in order, verified.",
+)
 @decide_inputs
 @click.option("--dry-run", is_flag=True, help="Print the plan; talk to no systemd, change nothing.")
 @click.option(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 
-@click.command("completion")
+@click.command("completion", short_help="Print the shell completion script for bash, zsh or fish.")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion_command(shell: str) -> None:
     """Print the completion script for SHELL.

@@ -25,7 +25,9 @@ Exit codes:
 """ + exit_codes_help()
 
 
-@click.command("decide", epilog=EPILOG)
+@click.command(
+    "decide", epilog=EPILOG, short_help="Which actions the changed files need (no systemd needed)."
+)
 @decide_inputs
 @click.option(
     "--show-expanded", is_flag=True, help="Print files added by import expansion to stderr."

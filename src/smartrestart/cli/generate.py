@@ -22,7 +22,11 @@ Exit codes (with --check, 1 means something would change):
 """ + exit_codes_help()
 
 
-@click.command("generate", epilog=EPILOG)
+@click.command(
+    "generate",
+    epilog=EPILOG,
+    short_help="Write restart-budget drop-ins that systemd itself enforces.",
+)
 @rules_option
 @config_root_option
 @click.option(

@@ -7,7 +7,7 @@ import sys
 import click
 
 
-@click.group("handle")
+@click.group("handle", short_help="The failure and cooldown handlers of budgeted units.")
 def handle_command() -> None:
     """Act on a budgeted unit's failure (run by smartrestart's own units).
 

@@ -121,10 +121,8 @@ EPILOG = "Exit codes:\n\n" + exit_codes_help()
 def cli(ctx: click.Context, debug: bool) -> None:
     """Restart exactly the systemd units a change touched.
 
-    \b
-    decide    which actions a list of changed files needs (no systemd needed)
-    apply     decide, then restart/reload those units through D-Bus, in order
-    generate  write restart-budget drop-ins that systemd itself enforces
+    Every command below is listed from the command table; `smartrestart
+    COMMAND --help` says more.
     """
     ctx.meta["smartrestart.debug"] = debug
     ActionLedger.reset()  # one command, one ledger (tests run many in one process)

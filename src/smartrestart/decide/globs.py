@@ -72,8 +72,3 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(pattern[i]))
             i += 1
     return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
-def glob_match(path: str, pattern: str) -> bool:
-    """Whether the normalised ``path`` matches ``pattern``."""
-    return compile_glob(pattern).match(normalize_path(path)) is not None

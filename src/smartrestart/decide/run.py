@@ -70,7 +70,7 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     if not request.roots:
         return DecideOutcome(rule_set, tuple(changed), decide(changed, rule_set))
 
-    from smartrestart.importgraph.graph import build_graph
+    from smartrestart.importgraph.build import build_graph
 
     graph = build_graph(
         [cwd.absolute(str(root)) for root in request.roots],
