@@ -47,6 +47,8 @@ class FakeUnit:
     script: list[str] = field(default_factory=list)
     invocation_id: str = field(default_factory=lambda: next(_invocations))
     starts: int = 0  # counted like systemd's start limit, cleared by reset-failed
+    dropins: list[str] = field(default_factory=list)  # DropInPaths
+    timers: list[tuple[str, int]] = field(default_factory=list)
 
     def state(self, asked: str) -> UnitState:
         return UnitState(
@@ -62,6 +64,7 @@ class FakeUnit:
             exec_main_code=1 if self.result == "exit-code" else 0,
             exec_main_status=self.exec_main_status,
             id=self.id,
+            job_pending=False,
         )
 
 
@@ -216,13 +219,16 @@ class FakeSystemd:
 
     def start_timer(self, name: str, after_usec: int, *, description: str) -> str:
         self._record("start_timer", name)
-        self.add(FakeUnit(name, active_state="active", sub_state="waiting"))
+        self.add(FakeUnit(name, active_state="active", sub_state="waiting")).timers.append(
+            (name, after_usec)
+        )
         job = f"/org/freedesktop/systemd1/job/{next(self._counter)}"
         self._jobs[job] = JobEnd("done", 0.0)
         return job
 
     def dropin_paths(self, name: str) -> list[str]:
-        return []
+        unit = self.lookup(name)
+        return list(unit.dropins) if unit is not None else []
 
     def wait_jobs(self, jobs: Collection[str], timeout: float) -> dict[str, JobEnd]:
         self._record("wait_jobs", " ".join(jobs))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from smartrestart.configfields import (
     check_keys,
@@ -264,22 +264,8 @@ def merge(partials: Sequence[_Partial]) -> RuleSet:
     rules: list[Rule] = []
     fallback = Fallback()
     for partial in partials:
-        for name, action in partial.actions.items():
-            if name in actions:
-                raise ConfigError(
-                    action.location,
-                    f"actions.{name}",
-                    f"duplicate action (already declared at {actions[name].location})",
-                )
-            actions[name] = action
-        for unit, budget in partial.budgets.items():
-            if unit in budgets:
-                raise ConfigError(
-                    budget.location,
-                    f"budgets.{unit}",
-                    f"duplicate budget (already declared at {budgets[unit].location})",
-                )
-            budgets[unit] = budget
+        _add_unique(actions, partial.actions, "action")
+        _add_unique(budgets, partial.budgets, "budget")
         rules.extend(partial.rules)
         if partial.fallback is not None:
             fallback = _union(fallback, partial.fallback)
@@ -299,6 +285,26 @@ def merge(partials: Sequence[_Partial]) -> RuleSet:
         budgets=budgets,
         sources=tuple(p.path for p in partials),
     )
+
+
+class _Located(Protocol):
+    @property
+    def location(self) -> Location: ...
+
+
+Declared = TypeVar("Declared", bound=_Located)
+
+
+def _add_unique(merged: dict[str, Declared], more: dict[str, Declared], kind: str) -> None:
+    """Add ``more`` to ``merged``; a name declared in two files is an error naming both."""
+    for name, item in more.items():
+        if name in merged:
+            raise ConfigError(
+                item.location,
+                f"{kind}s.{name}",
+                f"duplicate {kind} (already declared at {merged[name].location})",
+            )
+        merged[name] = item
 
 
 def _union(left: Fallback, right: Fallback) -> Fallback:
