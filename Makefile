@@ -68,10 +68,15 @@ unit: setup
 integration: setup
 	$(PY) -m pytest tests/integration
 
+# import_graph and grimp_agreement fetch their trees (PyPI wheels) into
+# $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
+# apply_restarts boots test beds (root).
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
+	$(PY) bench/trees.py
 	$(PY) bench/import_graph.py
+	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
 	$(PY) bench/notify_send.py
 
