@@ -2,7 +2,7 @@
 
 Boots a test bed (root needed) per configuration, installs N Type=notify
 services that take 200 ms to send READY=1, and restarts all of them, three
-ways side by side, in interleaved rounds (the order rotates every round):
+ways side by side, in interleaved rounds (in a new order every round):
 
 * the loop: ``for u in U1 ... UN; do systemctl restart $u; done``;
 * the single call: ``systemctl restart U1 ... UN``, which queues every job at
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import testbed
 
 READY_DELAY = 0.2
+SEED = 20250404
 LOOP, SINGLE, APPLY = "systemctl restart, one by one (loop)", "systemctl restart U1 ... UN", "apply"
 
 
@@ -108,9 +110,9 @@ def measure(kind: str, count: int, rounds: int) -> Measured:
         ]
         run_apply()  # warm-up: the page cache, the journal, the first lock
         result.timings.clear()
-        for round_number in range(rounds):
-            shift = round_number % len(ways)
-            for name, way in ways[shift:] + ways[:shift]:
+        order = random.Random(SEED)  # a new order every round, the same every run
+        for _ in range(rounds):
+            for name, way in order.sample(ways, len(ways)):
                 started = time.monotonic()
                 way()
                 result.walls[name].append(time.monotonic() - started)
