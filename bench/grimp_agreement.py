@@ -40,6 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smartrestart.importgraph.graph import ImportGraph, build_graph
+from smartrestart.importgraph.modules import dependencies
+from smartrestart.importgraph.scanner import scan_source
 from trees import Tree, ensure_tree
 
 SEED = 20250404
@@ -113,13 +115,13 @@ def explain_extra(
     return f"other: chain {' <- '.join(names)}"
 
 
-def _our_dependencies(graph: ImportGraph, path: str) -> tuple[str, ...]:
-    """The modules the file at ``path`` depends on at run time, as our scan read them."""
-    for part in graph.parts:
-        entry = part.entries.get(path)
-        if entry is not None:
-            return entry[6]
-    return ()
+def _our_dependencies(graph: ImportGraph, path: str) -> set[str]:
+    """The modules the file at ``path`` depends on at run time, as our scanner reads it."""
+    located = graph.locate(path)
+    if located is None:
+        return set()
+    records, _ = scan_source(Path(path).read_bytes())
+    return dependencies(records, located[0], located[1])[0]
 
 
 def _name(graph: ImportGraph, path: str) -> str:
@@ -144,7 +146,7 @@ def compare(tree: Tree, verbose: bool) -> int:
         leaf_file = tree.module_file(leaf)
         assert leaf_file is not None, leaf
         found = theirs.find_downstream_modules(leaf)
-        chains = ours.expand([str(leaf_file)])
+        chains = ours.expand([str(leaf_file)]).chains()
         added = {_name(ours, path): chain for path, chain in chains.items()}
         missing = sorted(found - added.keys())
         extra = sorted(added.keys() - found)
