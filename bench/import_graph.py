@@ -19,10 +19,11 @@ round after round, so machine noise hits all of them alike:
 
 Targets (the issue): warm within 30 ms of the floor up to 2k files; at 13k
 files warm at least 5x faster than grimp warm; cold no slower than grimp cold
-on every tree, both cores used; touched within 20 ms of warm; peak memory no
-more than grimp's on the same tree. Ratios and differences are taken round by
-round (the two commands met the same machine state) and their median is
-reported, with the middle half of the rounds to show how noisy it was.
+on every tree, both cores used (counted as met from CPU/wall 1.5 on); touched
+within 20 ms of warm; peak memory no more than grimp's on the same tree.
+Ratios and differences are taken round by round (the two commands met the
+same machine state) and their median is reported, with the middle half of the
+rounds to show how noisy it was.
 
     python bench/import_graph.py [--trees django,sympy,all] [--runs N] [--runs-large N]
 """
@@ -389,7 +390,7 @@ def print_summary(results: list[Result]) -> None:
         cold = r.ratio("ours cold", "grimp cold")
         checks.append((f"cold no slower than grimp cold: {cold:.2f}x its time", cold <= 1))
         cpu = r.cpu_ratio("ours cold")
-        checks.append((f"cold uses both cores: CPU/wall {cpu:.2f} (2 cores = 2.00)", cpu >= 1.5))
+        checks.append((f"cold uses both cores: CPU/wall {cpu:.2f} (met from 1.5 on)", cpu >= 1.5))
         edit = r.difference_ms("ours touched", "ours warm")
         checks.append((f"touched within 20 ms of warm: {edit:+.0f} ms", edit <= 20))
         for kind in ("cold", "warm"):
