@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smartrestart.importgraph.graph import ImportGraph, build_graph
+from smartrestart.importgraph.build import build_graph
+from smartrestart.importgraph.graph import ImportGraph
 from smartrestart.importgraph.modules import dependencies
 from smartrestart.importgraph.scanner import scan_source
 from trees import Tree, ensure_tree
