@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from smartrestart.importgraph.stringlexer import string_end
@@ -30,37 +29,30 @@ from tests.unit.test_scanner import CONSTRUCTS, NEEDS_PYTHON_314
 SAMPLE = 400
 
 
-def _debian13(bed: TestBed) -> TestBed:
-    if bed.kind != "debian13":
-        pytest.skip("needs Python 3.12 or later: the debian13 bed has 3.13")
-    return bed
-
-
-def test_scanner_matches_ast_on_the_python_313_standard_library(bed: TestBed) -> None:
-    root = _debian13(bed).path("/usr/lib/python3.13")
+def test_scanner_matches_ast_on_the_python_313_standard_library(debian13: TestBed) -> None:
+    root = debian13.path("/usr/lib/python3.13")
     files = [
         (str(path), path.read_bytes())
         for path in sorted(root.rglob("*.py"))
         if not path.is_symlink() and path.is_file()  # links point into the host
     ]
-    check = cross_check(bed, files)
+    check = cross_check(debian13, files)
     assert check.compared > 500
     assert not check.unparsable
     assert [m.path for m in check.mismatches] == []
 
 
-def test_hand_written_constructs_are_valid_and_their_records_right(bed: TestBed) -> None:
+def test_hand_written_constructs_are_valid_and_their_records_right(debian13: TestBed) -> None:
     names = [name for name in CONSTRUCTS if name not in NEEDS_PYTHON_314]
     sources = [textwrap.dedent(CONSTRUCTS[name][0]).encode() for name in names]
-    truths = dict(zip(names, ast_records(_debian13(bed), sources), strict=True))
+    truths = dict(zip(names, ast_records(debian13, sources), strict=True))
     assert {name: truth.get("error") for name, truth in truths.items()} == dict.fromkeys(names)
     assert {name: as_records(truth) for name, truth in truths.items()} == {
         name: CONSTRUCTS[name][1] for name in names
     }
 
 
-def test_drawn_fstrings_compile_and_end_where_cpython_ends_them(bed: TestBed) -> None:
-    _debian13(bed)
+def test_drawn_fstrings_compile_and_end_where_cpython_ends_them(debian13: TestBed) -> None:
     drawn: list[str] = []
 
     # t-strings lex exactly like f-strings; 3.13 only compiles the latter.
@@ -71,7 +63,7 @@ def test_drawn_fstrings_compile_and_end_where_cpython_ends_them(bed: TestBed) ->
 
     collect()
     programs = [f"v = {literal}\n".encode() for literal in drawn]
-    results = literal_ends(bed, programs)
+    results = literal_ends(debian13, programs)
     invalid = [(p, r["error"]) for p, r in zip(programs, results, strict=True) if "error" in r]
     assert invalid == []
     ours = [string_end(program, opening_quote(program)) for program in programs]
