@@ -357,11 +357,29 @@ def debian13_root() -> Path:
             raise BedError(f"debootstrap failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
         target = building / "etc/systemd/system/testbed.target"
         target.write_text(TESTBED_TARGET)
-        for stale in CACHE_BASE.glob(f"{DEBIAN13_SUITE}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        _prune_stale_roots(keep=root)
         (building / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%S\n"))
         building.rename(root)
     return root
+
+
+def _prune_stale_roots(keep: Path) -> None:
+    """Remove roots of other package lists, unless a bed still boots from one.
+
+    Another checkout (a branch with another package list) may be running beds
+    from its root right now: a root whose path appears in a running nspawn's
+    command line is kept, and so is one built within the last day.
+    """
+    running = " ".join(
+        Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
+        for pid in (p.name for p in Path("/proc").iterdir() if p.name.isdigit())
+        if _comm(int(pid)) == "systemd-nspawn"
+    )
+    for stale in CACHE_BASE.glob(f"{DEBIAN13_SUITE}-*"):
+        built = stale / ".complete"
+        recent = built.exists() and time.time() - built.stat().st_mtime < 86400
+        if stale != keep and str(stale) not in running and not recent:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 # --- booting --------------------------------------------------------------------------
