@@ -370,11 +370,12 @@ def _prune_stale_roots(keep: Path) -> None:
     from its root right now: a root whose path appears in a running nspawn's
     command line is kept, and so is one built within the last day.
     """
-    running = " ".join(
-        Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-        for pid in (p.name for p in Path("/proc").iterdir() if p.name.isdigit())
-        if _comm(int(pid)) == "systemd-nspawn"
-    )
+    command_lines: list[str] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _comm(int(entry.name)) == "systemd-nspawn":
+            with contextlib.suppress(OSError):
+                command_lines.append((entry / "cmdline").read_bytes().decode(errors="replace"))
+    running = " ".join(line.replace("\0", " ") for line in command_lines)
     for stale in CACHE_BASE.glob(f"{DEBIAN13_SUITE}-*"):
         built = stale / ".complete"
         recent = built.exists() and time.time() - built.stat().st_mtime < 86400
