@@ -329,7 +329,7 @@ def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(parallel_module, "parallel_allowed", lambda: False)
     serial = graph_of(tmp_path)
-    assert parallel.parts[0].index == serial.parts[0].index
+    assert parallel.parts[0].index.to_dict() == serial.parts[0].index.to_dict()
     assert parallel.stats.by_child > 100 and not parallel.stats.child_failed
     assert serial.stats.by_child == 0
 
@@ -413,6 +413,7 @@ def test_a_symlink_loop_is_reported_without_hiding_its_directory(tmp_path: Path)
 
 def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) -> None:
     import marshal
+    import zlib
     from array import array
 
     from smartrestart.importgraph import cache as graph_cache
@@ -430,30 +431,86 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     raw = path.read_bytes()
     assert raw[:4] == graph_cache.MAGIC
     size = int.from_bytes(raw[4:12], "little")
-    header, deps = marshal.loads(raw[12 : 12 + size]), raw[12 + size :]
+    assert zlib.crc32(raw[16 : 16 + size]) == int.from_bytes(raw[12:16], "little")
+    header, deps = marshal.loads(raw[16 : 16 + size]), raw[16 + size :]
     names, flat, bounds = header["indexes"]["runtime"]
+    names = names.split("\0")
     assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
 
     def written(changed: Mapping[str, object], deps_blob: bytes = deps) -> None:
+        """A header with a valid checksum: what a foreign writer could produce."""
         blob = marshal.dumps({**header, **changed})
-        path.write_bytes(graph_cache.MAGIC + len(blob).to_bytes(8, "little") + blob + deps_blob)
+        crc = zlib.crc32(blob).to_bytes(4, "little")
+        path.write_bytes(
+            graph_cache.MAGIC + len(blob).to_bytes(8, "little") + crc + blob + deps_blob
+        )
 
+    def rebuilt_and_said_so(variant: object) -> None:
+        graph = graph_of(tmp_path / "src", cache=cache)
+        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}, variant
+        assert any(" is damaged" in note for note in graph.notes), (variant, graph.notes)
+
+    sevens = array("i", [7] * len(flat)).tobytes()
     for variant in (
         {"files": header["files"][:1]},  # fewer files than stat entries
         {"files": tuple(header["files"])},  # a tuple where a list belongs
-        {"indexes": {"runtime": (names, array("i", [7] * len(flat)).tobytes(), bounds)}},
-        {"indexes": {"runtime": (names, flat, b"")}},  # offsets cut short
+        {"indexes": {"runtime": ("\0".join(names), sevens, bounds)}},  # positions beyond files
+        {"indexes": {"runtime": ("\0".join(names), flat, b"")}},  # offsets cut short
         {"stats": b"\x00" * 5},  # not a whole number of integers
+        {"offsets": b""},  # no offsets for the dependency lists
+        {"token": b""},
     ):
         written(variant)
-        graph = graph_of(tmp_path / "src", cache=cache)
-        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}, variant
+        rebuilt_and_said_so(variant)
     # Dependency lists that do not unpack, met when a file changed: rebuilt, and said so.
     written({}, deps_blob=b"garbage")
     (tmp_path / "src/pkg/a.py").write_text("X = 2\n")
-    graph = graph_of(tmp_path / "src", cache=cache)
-    assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
-    assert any(" is damaged (" in note for note in graph.notes)
+    rebuilt_and_said_so("garbage dependency lists")
+    # Any byte changed in the header: the checksum says so.
+    graph_of(tmp_path / "src", cache=cache)
+    raw = bytearray(path.read_bytes())
+    raw[40] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    rebuilt_and_said_so("a flipped byte")
+    # A file cut short, or not a cache at all.
+    path.write_bytes(path.read_bytes()[:30])
+    rebuilt_and_said_so("cut short")
+    path.write_bytes(b"#!/bin/sh\n")
+    rebuilt_and_said_so("not a cache")
+
+
+def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
+    from smartrestart.importgraph import cache as graph_cache
+
+    root = tmp_path / "src"
+    write_tree(root, {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"})
+    old = time.time() - 60
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (old, old))
+    cache = tmp_path / "cache"
+    graph_of(root, cache=cache)
+    (main,) = cache.iterdir()
+    delta = graph_cache.delta_file(main)
+    (root / "pkg/b.py").write_text("X = 3\n")  # no longer imports pkg.a
+    os.utime(root / "pkg/b.py", (old + 1, old + 1))
+    assert added(graph_of(root, cache=cache), root, "pkg/a.py") == set()
+    assert delta.exists(), "one changed file is stored as a delta"
+    warm = graph_of(root, cache=cache)
+    assert (warm.stats.scanned, added(warm, root, "pkg/a.py")) == (0, set())
+    good = delta.read_bytes()
+    # A delta written for another cache file (an older token): ignored, file rescanned.
+    stale = bytearray(good)
+    stale_header = graph_cache.marshal.loads(bytes(stale[16:]))
+    stale_header["token"] = b"elsewhere"
+    blob = graph_cache.marshal.dumps(stale_header)
+    delta.write_bytes(graph_cache._framed(graph_cache.DELTA_MAGIC, blob))
+    graph = graph_of(root, cache=cache)
+    assert (graph.stats.scanned, added(graph, root, "pkg/a.py")) == (1, set())
+    # A damaged one: the whole cache is rebuilt, and the note says so.
+    delta.write_bytes(good[:-3])
+    graph = graph_of(root, cache=cache)
+    assert added(graph, root, "pkg/a.py") == set()
+    assert any("is damaged (delta" in note for note in graph.notes), graph.notes
 
 
 def test_a_cache_another_user_could_write_is_not_used(tmp_path: Path) -> None:
@@ -501,3 +558,106 @@ def test_the_cache_format_follows_the_scanner_version() -> None:
     from smartrestart.importgraph.scanner import SCANNER_VERSION
 
     assert graph_cache.SCANNER_EPOCH == SCANNER_VERSION
+
+
+# -- the cache never changes an answer ---------------------------------------------
+
+_FILES = [f"pkg/m{i}.py" for i in range(6)] + ["pkg/sub/__init__.py", "pkg/sub/s.py", "tool.py"]
+_MODULES = ["pkg.m0", "pkg.m1", "pkg.m2", "pkg.sub", "pkg.sub.s", "os", "tool"]
+_edits = st.one_of(
+    # (write, file, imports, typing-only imports, syntax error)
+    st.tuples(
+        st.just("write"),
+        st.sampled_from(_FILES),
+        st.sets(st.sampled_from(_MODULES), max_size=3),
+        st.sets(st.sampled_from(_MODULES), max_size=2),
+        st.booleans(),
+    ),
+    st.tuples(st.just("delete"), st.sampled_from(_FILES)),
+    st.tuples(st.just("rename"), st.sampled_from(_FILES), st.sampled_from(_FILES)),
+    st.tuples(st.just("touch"), st.sampled_from(_FILES)),
+)
+
+
+def _source(imports: set[str], typing_only: set[str], broken: bool) -> str:
+    lines = [f"import {m}" for m in sorted(imports)]
+    if typing_only:
+        lines += ["from typing import TYPE_CHECKING", "if TYPE_CHECKING:"]
+        lines += [f"    import {m}" for m in sorted(typing_only)]
+    if broken:
+        lines.append("def broken(:")
+    return "\n".join(lines) + "\n"
+
+
+def _answers(graph: ImportGraph, root: Path) -> dict[str, object]:
+    """Everything a decision reads from a graph, in root-relative terms."""
+    (part,) = graph.parts
+    files = part.tables.files
+    return {
+        "files": sorted(files),
+        "modules": sorted(zip(files, part.tables.modules, part.tables.packages, strict=True)),
+        "problems": sorted((files[i], p) for i, p in part.tables.problems.items()),
+        "importers": {
+            module: sorted(files[i] for i in positions)
+            for module, positions in part.index.to_dict().items()
+        },
+        "expanded": {f: sorted(added(graph, root, f)) for f in files},
+    }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(_edits, st.booleans()), min_size=1, max_size=12), st.sampled_from([1, 3, 64])
+)
+def test_a_cached_graph_always_equals_one_built_afresh(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    edits: list[tuple[tuple[object, ...], bool]],
+    delta_limit: int,
+) -> None:
+    """Edits, deletions, renames and mode switches, stored whole or as deltas.
+
+    After each edit, a graph built through the cache answers exactly as one
+    built without it (with or without TYPE_CHECKING imports, as drawn).
+    """
+    from smartrestart.importgraph import cache as graph_cache
+
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: delta_limit)
+    root = tmp_path_factory.mktemp("tree")
+    cache = tmp_path_factory.mktemp("cache")
+    write_tree(root, {"pkg/__init__.py": "", "pkg/m0.py": "import os\n", "tool.py": ""})
+    clock = time.time() - 3600  # every change gets its own mtime, all outside the racy window
+
+    def settle() -> None:
+        """Move what just changed out of the racy window, each to a new mtime."""
+        nonlocal clock
+        for path in [root, *root.rglob("*")]:
+            if path.stat().st_mtime > time.time() - 60:
+                clock += 1
+                os.utime(path, ns=(int(clock * 1e9), int(clock * 1e9)))
+
+    settle()
+    reused = 0
+    for edit, type_checking in [*edits, (("touch", "tool.py"), False)]:
+        kind, *args = edit
+        if kind == "write":
+            name, imports, typing_only, broken = args
+            (root / str(name)).parent.mkdir(parents=True, exist_ok=True)
+            (root / str(name)).write_text(_source(imports, typing_only, bool(broken)))  # type: ignore[arg-type]
+        elif kind == "delete":
+            (root / str(args[0])).unlink(missing_ok=True)
+        elif kind == "rename" and (root / str(args[0])).exists():
+            (root / str(args[1])).parent.mkdir(parents=True, exist_ok=True)
+            (root / str(args[0])).rename(root / str(args[1]))
+        elif kind == "touch" and (root / str(args[0])).exists():
+            clock += 1
+            os.utime(root / str(args[0]), ns=(int(clock * 1e9), int(clock * 1e9)))
+        settle()
+        cached = graph_of(root, cache=cache, type_checking=type_checking)
+        afresh = graph_of(root, type_checking=type_checking)
+        assert _answers(cached, root) == _answers(afresh, root), edits
+        assert not cached.notes, cached.notes
+        reused += cached.stats.from_cache
+    assert reused, "the cache was never used"

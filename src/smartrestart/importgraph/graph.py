@@ -22,12 +22,11 @@ from smartrestart.importgraph.layout import SourceRoot
 from smartrestart.importgraph.modules import module_name
 
 if TYPE_CHECKING:
-    from smartrestart.importgraph.cache import Index
+    from smartrestart.importgraph.index import Index
 
 CONSERVATIVE_NOTE = (
     "treated as importing everything, since its imports could not be read with certainty"
 )
-RUNTIME, ALL = "runtime", "all"
 
 # A file of the graph: (which root, position in that root's tables).
 Node = tuple[int, int]
