@@ -105,6 +105,29 @@ def test_jobs_of_a_group_are_all_submitted_before_any_wait() -> None:
     ]
 
 
+def test_each_group_reads_its_units_once_before_and_once_after() -> None:
+    """The first group starts from what the check read; a daemon-reload voids that."""
+    fake = FakeSystemd()
+    for name in ("a.service", "b.service"):
+        fake.add(FakeUnit(name))
+    plan = plan_of(
+        Action("a", HERE, 10, units=("a.service",)), Action("b", HERE, 20, units=("b.service",))
+    )
+    execute(fake, plan)
+    # check (both), group 10 after; group 20 before and after.
+    assert fake.calls_of("unit_states") == [
+        "a.service",
+        "b.service",
+        "a.service",
+        "b.service",
+        "b.service",
+    ]
+    reloading = FakeSystemd()
+    reloading.add(FakeUnit("a.service", need_daemon_reload=True))
+    execute(reloading, plan_of(Action("a", HERE, units=("a.service",))))
+    assert reloading.calls_of("unit_states") == ["a.service"] * 3
+
+
 @pytest.mark.parametrize(
     ("mode", "active_state", "can_reload", "starts"),
     [

@@ -149,6 +149,9 @@ class Executor:
                 {"SMARTRESTART_UNIT": " ".join(stale), "SMARTRESTART_RUN_ID": self.options.run_id},
             )
         self._add_time("check", self.clock() - started)
+        # What the check read is what the first group starts from, unless a
+        # daemon-reload came between: one read of every unit fewer.
+        known = None if self._daemon_reloaded else states
         failed = False
         for index, group in enumerate(plan.groups):
             if failed and not self.options.keep_going:
@@ -159,7 +162,7 @@ class Executor:
                 continue
             results: dict[int, StepResult] = {}
             try:
-                self._run_group(group.order, group.steps, results)
+                self._run_group(group.order, group.steps, results, known if index == 0 else None)
             except BaseException as error:
                 if isinstance(error, SystemExit | GeneratorExit) or not ActionLedger.acted:
                     raise  # nothing acted yet: the ordinary error path tells the truth
@@ -196,7 +199,11 @@ class Executor:
             )
 
     def _run_group(
-        self, order: int, steps: tuple[Step, ...], results: dict[int, StepResult]
+        self,
+        order: int,
+        steps: tuple[Step, ...],
+        results: dict[int, StepResult],
+        known: Mapping[str, UnitState] | None = None,
     ) -> None:
         """Submit every job of the group, then wait for all, then verify each.
 
@@ -207,7 +214,7 @@ class Executor:
         """
         phase_start = self.clock()
         units = [s.unit for s in steps if s.unit]
-        before = self.backend.unit_states(units)
+        before = known if known is not None else self.backend.unit_states(units)
         # Read only where it decides something: whether a reload-or-restart reloads.
         can_reload = {
             step.unit: self.backend.can_reload(step.unit)
