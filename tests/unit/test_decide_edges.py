@@ -1,0 +1,51 @@
+"""The decider's edges: paths that are almost canonical, wildcard runs collapsed before
+matching, and the import chain every reason carries (empty for a file that changed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartrestart.decide.globs import compile_glob, normalize_path
+from smartrestart.decide.model import Reason, decide
+from smartrestart.errors import Location
+from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
+
+HERE = Location(Path("rules.yaml"), 1)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [("src/", "src"), ("src/.", "src"), (".", ""), ("", ""), ("/", "/"), ("src/a.py", "src/a.py")],
+)
+def test_trailing_slashes_and_lone_dots_are_not_canonical(raw: str, normal: str) -> None:
+    assert normalize_path(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [
+        ("a/**/**/b", r"a/(?:.*/)?b\Z"),
+        ("a/**/**", r"a/.*\Z"),
+        ("a/***.py", r"a/.*\.py\Z"),
+    ],
+)
+def test_runs_of_wildcards_collapse_to_one(pattern: str, regex: str) -> None:
+    compile_glob.cache_clear()  # compiled afresh, not as an earlier test left it
+    assert compile_glob(pattern).pattern == regex
+
+
+def test_reasons_carry_the_import_chain_of_each_file() -> None:
+    rule = Rule("src/**", ("api",), HERE)
+    rules = RuleSet(
+        actions={"api": Action("api", HERE), "all": Action("all", HERE)},
+        rules=(rule,),
+        fallback=Fallback(FallbackKind.LIST, ("all",)),
+    )
+    chains = {"src/b.py": ("lib/c.py", "src/b.py"), "docs/d.md": ("lib/c.py", "docs/d.md")}
+    decision = decide(["src/a.py", "src/b.py", "docs/d.md", "e.txt"], rules, chains)
+    assert {d.action.name: d.reasons for d in decision.actions} == {
+        "api": (Reason("src/a.py", rule, ()), Reason("src/b.py", rule, chains["src/b.py"])),
+        "all": (Reason("docs/d.md", None, chains["docs/d.md"]), Reason("e.txt", None, ())),
+    }
