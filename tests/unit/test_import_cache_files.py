@@ -1,0 +1,94 @@
+"""Where the import cache lives and how it is written: file names, modes, the trust check of a
+cache directory not made yet, and when a change is stored as a delta instead of whole."""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from smartrestart.importgraph import cache as graph_cache
+from smartrestart.importgraph.build import build_graph
+from tests.helpers import write_tree
+
+
+def test_a_cache_file_is_named_after_its_root() -> None:
+    crc = zlib.crc32(b"/srv/app-1/src")
+    assert graph_cache.cache_file(Path("/c"), "/srv/app-1/src") == Path(
+        f"/c/graph-srv_app_1_src-{crc:08x}.cache"
+    )
+    deep = "/" + "/".join(["d"] * 60)  # the name keeps the root's last 80 characters
+    assert graph_cache.cache_file(Path("/c"), deep).name.startswith(f"graph-{'_d' * 40}-")
+    undecodable = "/srv/caf\udce9"  # a file-system name that is not UTF-8
+    crc = zlib.crc32(b"/srv/caf\xe9")
+    assert graph_cache.cache_file(Path("/c"), undecodable).name == f"graph-srv_caf_-{crc:08x}.cache"
+    assert graph_cache.delta_file(Path("/c/g.cache")) == Path("/c/g.cache.delta")
+
+
+def test_without_xdg_cache_home_a_user_caches_under_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/home/u")
+    assert graph_cache.default_cache_dir() == Path("/home/u/.cache/smartrestart")
+
+
+def test_the_cache_is_private_to_its_user(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.py": "", "b.py": "import a\n"})
+    cache = tmp_path / "made/for/it"
+    build_graph([tmp_path / "src"], cache_dir=cache)
+    (written,) = cache.iterdir()
+    assert (cache.stat().st_mode & 0o777, written.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_a_cache_directory_not_made_yet_is_judged_by_where_it_would_be_made(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    assert graph_cache.untrusted(shared / "a/b") is None
+    shared.chmod(0o777)
+    reason = graph_cache.untrusted(shared / "a/b")
+    assert reason is not None and "writable by group or others" in reason
+
+
+def test_store_says_whether_the_cache_could_be_written(tmp_path: Path) -> None:
+    cache = graph_cache.RootCache(("",))
+    assert graph_cache.store(tmp_path / "c/graph.cache", cache) is True
+    (tmp_path / "file").write_text("")
+    assert graph_cache.store(tmp_path / "file/graph.cache", cache) is False
+
+
+def test_no_dependency_lists_where_none_were_read_or_scanned() -> None:
+    with pytest.raises(graph_cache.DamagedCache) as caught:
+        graph_cache.RootCache(("",)).dependencies_of(0)
+    assert str(caught.value) == "no dependency lists for file 0"
+
+
+def test_dependency_lists_of_the_wrong_type_are_damaged() -> None:
+    import marshal
+
+    for wrong in ((["os"], ()), ((), ["os"]), ("os", "sys")):
+        with pytest.raises(graph_cache.DamagedCache) as caught:
+            graph_cache.unpacked_dependencies(marshal.dumps(wrong))
+        assert str(caught.value) == "damaged dependency lists"
+
+
+def test_up_to_delta_limit_changed_files_are_a_delta_and_more_rewrite_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: 1)
+    root = write_tree(tmp_path / "src", {"a.py": "", "b.py": "", "c.py": ""})
+    cache = tmp_path / "cache"
+    old = time.time() - 3600
+    for path in [root, *root.iterdir()]:
+        os.utime(path, (old, old))
+    for step, changed in enumerate([(), ("a.py",), ("b.py", "c.py")]):
+        for name in changed:
+            (root / name).write_text(f"import os  # {step}\n")
+            os.utime(root / name, (old + step, old + step))
+        build_graph([root], cache_dir=cache)
+        deltas = [p.name for p in cache.iterdir() if p.name.endswith(".delta")]
+        assert len(deltas) == (1 if len(changed) == 1 else 0), changed
