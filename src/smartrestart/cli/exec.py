@@ -96,7 +96,7 @@ def exec_command(
     ready_body: str | None,
     health: str | None,
     argv: tuple[str, ...],
-    **durations: float | int,
+    **timing: float,
 ) -> None:
     """Run PROGRAM as exec's child and speak sd_notify for it.
 
@@ -111,5 +111,5 @@ def exec_command(
     from smartrestart.exec.model import build_options
     from smartrestart.exec.run import run_exec
 
-    options = build_options(argv, ready, ready_body, health, **durations)
+    options = build_options(argv, ready, ready_body, health, **timing)
     click.get_current_context().exit(run_exec(options))

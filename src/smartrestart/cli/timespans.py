@@ -7,12 +7,17 @@ running as a service's main process.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[float]
+else:  # click before 8.2 (Debian 12's 8.1.3) has no type parameter at run time
+    _ParamType = click.ParamType
 
-class TimeSpan(click.ParamType):
+
+class TimeSpan(_ParamType):
     """A systemd time span (a bare number is seconds), converted to float seconds."""
 
     name = "timespan"

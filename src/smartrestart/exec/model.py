@@ -136,7 +136,7 @@ def build_options(
     ready: tuple[str, ...] = (),
     ready_body: str | None = None,
     health: str | None = None,
-    **durations: float | int,
+    **timing: float,
 ) -> ExecOptions:
     """Check and combine the command line's values (a :class:`UsageError` for any mistake)."""
     if not argv:
@@ -155,7 +155,21 @@ def build_options(
         raise UsageError(
             "--health cannot be a log: probe (a line printed once says nothing about later)"
         )
-    return ExecOptions(argv, probes, health_probe)._replace(**durations)
+    unknown = set(timing) - set(ExecOptions._fields)
+    if unknown:
+        raise TypeError(f"build_options: unknown {', '.join(sorted(unknown))}")
+    values = {**ExecOptions._field_defaults, **timing}
+    return ExecOptions(
+        argv,
+        probes,
+        health_probe,
+        ready_timeout=values["ready_timeout"],
+        ready_interval=values["ready_interval"],
+        health_interval=values["health_interval"],
+        health_timeout=values["health_timeout"],
+        health_retries=int(values["health_retries"]),
+        stop_timeout=values["stop_timeout"],
+    )
 
 
 # --- the start --------------------------------------------------------------------------
@@ -195,8 +209,10 @@ class Health(NamedTuple):
     last_error: str = ""
 
     def after(self, passed: bool, error: str = "") -> Health:
-        return self._replace(failures=0, last_error="") if passed else self._replace(
-            failures=self.failures + 1, last_error=error
+        return (
+            self._replace(failures=0, last_error="")
+            if passed
+            else self._replace(failures=self.failures + 1, last_error=error)
         )
 
     @property

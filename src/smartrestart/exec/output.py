@@ -51,8 +51,11 @@ def log_not_ready(argv: Sequence[str], probe: str, reason: str) -> None:
     _event(
         "exec-not-ready",
         f"{program_name(argv)} not ready: {reason}",
-        {"SMARTRESTART_PROGRAM": " ".join(argv), "SMARTRESTART_PROBE": probe,
-         "SMARTRESTART_REASON": reason},
+        {
+            "SMARTRESTART_PROGRAM": " ".join(argv),
+            "SMARTRESTART_PROBE": probe,
+            "SMARTRESTART_REASON": reason,
+        },
     )
 
 
@@ -63,8 +66,12 @@ def log_unhealthy(argv: Sequence[str], probe: str, failures: int, reason: str, a
     _event(
         "exec-unhealthy",
         text + action,
-        {"SMARTRESTART_PROGRAM": " ".join(argv), "SMARTRESTART_PROBE": probe,
-         "SMARTRESTART_FAILURES": failures, "SMARTRESTART_REASON": reason},
+        {
+            "SMARTRESTART_PROGRAM": " ".join(argv),
+            "SMARTRESTART_PROBE": probe,
+            "SMARTRESTART_FAILURES": failures,
+            "SMARTRESTART_REASON": reason,
+        },
     )
 
 

@@ -97,8 +97,8 @@ class ExecLoop:
             ending = child.reap()
             if ending is None and not self._tick(time.monotonic()):
                 return self._give_up(child, signals)
-        for source in list(selector.get_map()):  # what the program wrote last
-            if source != signals.read_end:
+        for source in list(child.outputs):  # what the program wrote last
+            if source in selector.get_map():
                 while relay.pump(source, child.outputs[source]):
                     pass
         if self.ready or self.stopping:
@@ -230,9 +230,7 @@ class ExecLoop:
                 self.notifier.send(protocol.WATCHDOG_TRIGGER)
             else:
                 action = "no watchdog (WatchdogSec=) to act on it"
-            output.log_unhealthy(
-                self.options.argv, probe.text, self.health.failures, error, action
-            )
+            output.log_unhealthy(self.options.argv, probe.text, self.health.failures, error, action)
         self._set_status(health_status(probe, self.health, self.watchdog.enabled))
 
     # --- helpers --------------------------------------------------------------------
