@@ -33,6 +33,10 @@ PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
 REPLACE_TIMER_TIMEOUT = 30.0
+USER_BUS_HINT = (
+    "--user needs the user's own bus: XDG_RUNTIME_DIR=/run/user/UID set, a running "
+    "user@UID.service (a login, or loginctl enable-linger USER) and dbus-user-session"
+)
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
@@ -125,15 +129,23 @@ def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
 class PystemdBackend:
     """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
 
-    def __init__(self) -> None:
-        self._bus = DBus()
+    def __init__(self, *, user: bool = False) -> None:
+        self._bus = DBus(user_mode=user)  # pystemd 0.11 and 0.15 alike
         try:
             self._bus.open()
         except DBusBaseError as exc:
+            which, hint = (
+                ("user", USER_BUS_HINT)
+                if user
+                else (
+                    "system",
+                    "is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
+                )
+            )
             raise SystemdUnavailable(
-                f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
+                f"cannot reach the {which} bus: {exc.err_message or type(exc).__name__} "
                 f"(errno {exc.errno})",
-                hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
+                hint=hint,
             ) from None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
