@@ -31,6 +31,7 @@ COMMANDS = {
     "handle": "smartrestart.cli.handle:handle_command",
     "completion": "smartrestart.cli.completion:completion_command",
     "exec": "smartrestart.cli.exec:exec_command",
+    "watch": "smartrestart.cli.watch:watch_command",
 }
 
 
