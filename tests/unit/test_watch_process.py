@@ -9,9 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-
 SRC = Path(__file__).resolve().parents[2] / "src"
 APP = """\
 import signal, sys, time
