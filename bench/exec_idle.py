@@ -132,7 +132,7 @@ def main() -> int:
         stop.set()
         notify.close()
         results.append((name, rss, cpu, counts["pings"]))
-    print(f"idle for {args.seconds:g} s, health probe every 1 s, watchdog every 1 s (WATCHDOG_USEC=2s)")
+    print(f"idle {args.seconds:g} s, health probe every 1 s, watchdog every 1 s (WATCHDOG_USEC=2s)")
     print(f"{'supervisor':<12} {'RSS MiB':>8} {'CPU s':>7} {'CPU %':>6} {'pings':>6}")
     for name, rss, cpu, pings in results:
         print(
