@@ -24,8 +24,9 @@ Examples:
 
 The exit status is the program's: its code, or, when a signal killed it, exec
 dies by the same signal (a shell shows 128 + its number). It is 2 for a
-mistake on exec's own command line, 126 or 127 when the program cannot be run,
-and the program's status (or 1) when it ended or timed out before it was ready.
+mistake on exec's own command line or a program that cannot be run (nothing
+ran), and the program's status (or 1) when it ended or timed out before it
+was ready.
 """
 
 

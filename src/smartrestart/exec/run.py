@@ -18,6 +18,7 @@ import selectors
 import signal
 import time
 
+from smartrestart.errors import ExitCode
 from smartrestart.exec import output
 from smartrestart.exec.checks import check
 from smartrestart.exec.child import Child, OutputRelay, Signals, become_subreaper, die_like
@@ -38,7 +39,6 @@ from smartrestart.notify.watchdog_pings import Watchdog
 
 # How often a start that keeps failing a probe is reported (each attempt is not).
 WAITING_REPORT_EVERY = 10.0
-NOT_FOUND, NOT_EXECUTABLE = 127, 126  # as a shell reports them
 
 
 def run_exec(options: ExecOptions, notifier: Notifier | None = None) -> int:
@@ -74,10 +74,10 @@ class ExecLoop:
         log_probes = [p for p in self.options.ready if p.kind is ProbeKind.LOG]
         try:
             child = Child(self.options.argv, capture=bool(log_probes))
-        except OSError as exc:
+        except OSError as exc:  # nothing ran: a usage error, as for a bad probe
             reason = f"cannot run {self.options.argv[0]}: {exc.strerror or exc}"
             output.log_not_ready(self.options.argv, "-", reason)
-            return NOT_FOUND if isinstance(exc, FileNotFoundError) else NOT_EXECUTABLE
+            return int(ExitCode.USAGE)
         signals.attach(child)
         relay = OutputRelay(self._on_line)
         selector = selectors.DefaultSelector()
