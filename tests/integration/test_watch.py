@@ -141,4 +141,8 @@ def test_watch_user_restarts_a_lingering_users_unit(debian13: TestBed, unit_name
     bed.write(f"{app}/src/lib/db.py", "VERSION = 2\n")
     bed.wait_for(lambda: user_invocation(a) != before_a, timeout=10)
     assert user_invocation(b) == before_b
-    as_user("systemctl", "--user", "stop", "watch.service", a, b)
+    # One at a time: a blocking `systemctl --user stop` of all three at once took
+    # systemd's 90 s stop timeout to return in the 257 bed, though the units
+    # themselves stopped at once (seen with --no-block).
+    for unit in (a, b, "watch.service"):
+        as_user("systemctl", "--user", "stop", unit)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -68,38 +67,63 @@ def test_running_out_of_inotify_watches_names_the_sysctl() -> None:
     assert watch_limit_message(OSError("permission denied")) is None
 
 
-class FakeWatchfiles:
-    """Runs out of watches on the first try; polling then yields one batch."""
+class FakeRustNotify:
+    """Runs out of watches on the first try; polling then yields one batch, then stops."""
 
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+    calls: ClassVar[list[tuple[Any, ...]]] = []
 
-    def watch(self, *paths: str, **options: Any) -> Iterator[set[tuple[int, str]]]:
-        self.calls.append(options)
-        if not options["force_polling"]:
+    def __init__(self, *args: Any) -> None:
+        FakeRustNotify.calls.append(args)
+        self.polling = args[2]
+        self.answers: list[Any] = [{(2, "/app/a.py"), (1, "/app/b.py"), (1, "/app/.b.py.swp")}]
+        if not self.polling:
             raise OSError("OS file watch limit reached. Error { kind: MaxFilesWatch, paths: [] }")
-        yield {(2, "/app/a.py"), (1, "/app/b.py"), (2, "/app/a.py")}
+
+    def __enter__(self) -> FakeRustNotify:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def watch(self, debounce: int, step: int, timeout: int, stop: object) -> Any:
+        self.debounce_step = (debounce, step)
+        return self.answers.pop() if self.answers else "stop"
 
 
 def test_the_watch_goes_on_by_polling_and_says_so() -> None:
-    fake = FakeWatchfiles()
     warnings: list[str] = []
+    watching: list[bool] = []
     batches = list(
         settled_batches(
-            ["/app"], settle_ms=50, ceiling_ms=1600, warn=warnings.append, watchfiles=fake
+            ["/app"],
+            settle_ms=50,
+            ceiling_ms=1600,
+            warn=warnings.append,
+            watching=lambda: watching.append(True),
+            rust_notify=FakeRustNotify,
         )
     )
-    assert batches == [["/app/a.py", "/app/b.py"]]
-    assert [call["force_polling"] for call in fake.calls] == [False, True]
-    assert (fake.calls[0]["step"], fake.calls[0]["debounce"]) == (50, 1600)
+    assert batches == [["/app/a.py", "/app/b.py"]]  # the swap file is noise
+    assert [call[2] for call in FakeRustNotify.calls] == [False, True]  # force_polling
+    assert watching == [True]  # said once the watches are in place, not before
     assert len(warnings) == 1 and "max_user_watches" in warnings[0] and "polling" in warnings[0]
 
 
 def test_other_watch_errors_end_the_watch() -> None:
     class Broken:
-        def watch(self, *paths: str, **options: Any) -> Iterator[set[tuple[int, str]]]:
+        def __init__(self, *args: Any) -> None:
             raise OSError("Permission denied")
-            yield set()
 
     with pytest.raises(OSError, match="Permission denied"):
-        list(settled_batches(["/app"], settle_ms=1, ceiling_ms=1, warn=print, watchfiles=Broken()))
+        list(settled_batches(["/app"], settle_ms=1, ceiling_ms=1, warn=print, rust_notify=Broken))
+
+
+def test_a_signal_in_the_watch_ends_it_as_an_interrupt() -> None:
+    class Signalled(FakeRustNotify):
+        def __init__(self, *args: Any) -> None:
+            self.answers = ["signal"]
+
+    with pytest.raises(KeyboardInterrupt):
+        list(
+            settled_batches(["/app"], settle_ms=1, ceiling_ms=1, warn=print, rust_notify=Signalled)
+        )

@@ -63,12 +63,12 @@ def run_watch_units(request: WatchRequest, say: Callable[[str], None]) -> None:
     with systemd.connect(user=request.user) as manager:  # no systemd: exit 3, here
         manager.version()
     directories = watched_directories(request.decide, cwd)
-    say(output.watching(directories, request.user))
     for paths in settled_batches(
         directories,
         settle_ms=max(1, round(request.settle * 1000)),
         ceiling_ms=max(1, round(request.ceiling * 1000)),
         warn=lambda text: say(output.warning(text)),
+        watching=lambda: say(output.watching(directories, request.user)),
     ):
         files = [p for p in paths if not os.path.isdir(p)]  # noqa: PTH112
         if files:

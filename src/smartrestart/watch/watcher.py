@@ -9,6 +9,12 @@ flight) are collected by the Rust side and make the next batch.
 Running out of inotify watches is said, with the sysctl to raise, and the
 watch goes on by polling: it never stops silently (werkzeug's reloader
 swallowed this error and stopped reloading).
+
+The watcher is watchfiles' ``RustNotify``, used as ``watchfiles.watch`` uses
+it (the same six arguments and ``watch(debounce, step, timeout, stop)`` in
+Debian 13's 0.24 and PyPI's 1.x): ``watch()`` would only start watching at
+the first ``next()``, and "watching" must not be said before it is true, or a
+change made right after the message is lost.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from smartrestart.watch.model import is_ignored
 WATCHES_SYSCTL = "fs.inotify.max_user_watches"
 INSTANCES_SYSCTL = "fs.inotify.max_user_instances"
 POLL_DELAY_MS = 500
+# Rust returns to Python at least this often without changes (a no-op here).
+RUST_TIMEOUT_MS = 60_000
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -89,26 +97,33 @@ def settled_batches(
     settle_ms: int,
     ceiling_ms: int,
     warn: Callable[[str], None],
-    watchfiles: Any = None,
+    watching: Callable[[], None] = lambda: None,
+    rust_notify: Any = None,
 ) -> Iterator[list[str]]:
-    """Sorted absolute paths changed in each settled batch (noise filtered out)."""
-    module = watchfiles or import_watchfiles()
+    """Sorted absolute paths changed in each settled batch (noise filtered out).
+
+    ``watching`` is called once the watches are in place.
+    """
+    notify_class = rust_notify or import_watchfiles().main.RustNotify
     polling = False
     while True:
         try:
-            for changes in module.watch(
-                *directories,
-                watch_filter=lambda change, path: not is_ignored(path),
-                debounce=ceiling_ms,
-                step=settle_ms,
-                raise_interrupt=True,
-                force_polling=polling,
-                poll_delay_ms=POLL_DELAY_MS,
-            ):
-                paths = sorted({os.path.abspath(path) for _, path in changes})  # noqa: PTH100
-                if paths:
-                    yield paths
-            return
+            # paths, debug, force_polling, poll_delay_ms, recursive, ignore_permission_denied
+            with notify_class(
+                list(directories), False, polling, POLL_DELAY_MS, True, False
+            ) as watcher:
+                watching()
+                while True:
+                    raw = watcher.watch(ceiling_ms, settle_ms, RUST_TIMEOUT_MS, None)
+                    if raw == "signal":  # a signal handler ran and raised in Rust's check
+                        raise KeyboardInterrupt
+                    if raw == "stop":
+                        return
+                    if raw == "timeout":
+                        continue
+                    paths = sorted({os.path.abspath(p) for _, p in raw if not is_ignored(p)})  # noqa: PTH100
+                    if paths:
+                        yield paths
         except (OSError, RuntimeError) as exc:
             message = watch_limit_message(exc)
             if message is None or polling:
