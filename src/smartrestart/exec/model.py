@@ -8,6 +8,7 @@ what exit status to pass on) is tested without a program or a systemd.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import signal
@@ -263,7 +264,7 @@ class Ending(NamedTuple):
 
 
 def ending_from_wait_status(status: int) -> Ending:
-    code = __import__("os").waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(status)
     return Ending(code=code) if code >= 0 else Ending(signal=-code)
 
 

@@ -33,6 +33,7 @@ PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
 REPLACE_TIMER_TIMEOUT = 30.0
+SYSTEM_BUS_HINT = "is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus"
 USER_BUS_HINT = (
     "--user needs the user's own bus: XDG_RUNTIME_DIR=/run/user/UID set, a running "
     "user@UID.service (a login, or loginctl enable-linger USER) and dbus-user-session"
@@ -134,18 +135,10 @@ class PystemdBackend:
         try:
             self._bus.open()
         except DBusBaseError as exc:
-            which, hint = (
-                ("user", USER_BUS_HINT)
-                if user
-                else (
-                    "system",
-                    "is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
-                )
-            )
             raise SystemdUnavailable(
-                f"cannot reach the {which} bus: {exc.err_message or type(exc).__name__} "
-                f"(errno {exc.errno})",
-                hint=hint,
+                f"cannot reach the {'user' if user else 'system'} bus: "
+                f"{exc.err_message or type(exc).__name__} (errno {exc.errno})",
+                hint=USER_BUS_HINT if user else SYSTEM_BUS_HINT,
             ) from None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
