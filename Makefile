@@ -11,7 +11,8 @@ PYTHON_PATH := $(shell command -v $(PYTHON))
 SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
 	gcc pkg-config libsystemd-dev
 # What the systemd test beds and building the Debian package need.
-EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
+# dbus-user-session: the Debian 12 bed (the host's /usr) runs a lingering user's manager.
+EXTRA_PACKAGES := dbus dbus-user-session systemd-container debootstrap git man-db \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
 .PHONY: example test setup system-deps lint unit integration bench bed deb clean
@@ -70,7 +71,7 @@ integration: setup
 
 # import_graph and grimp_agreement fetch their trees (PyPI wheels) into
 # $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
-# apply_restarts boots test beds (root).
+# apply_restarts and watch_latency boot test beds (root).
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
@@ -79,6 +80,8 @@ bench: setup
 	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
 	$(PY) bench/notify_send.py
+	$(PY) bench/exec_idle.py
+	$(PY) bench/watch_latency.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.

@@ -28,6 +28,7 @@ class ApplyRequest(NamedTuple):
     keep_going: bool = False
     wait_lock: float = 0.0
     lock_file: Path | None = None
+    user: bool = False  # the calling user's own manager (systemctl --user)
 
 
 class ApplyOutcome(NamedTuple):
@@ -89,7 +90,10 @@ def _act(
         timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
     )
     actions = decided.decision.action_names
-    with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+    with (
+        HostLock(request.lock_file, request.wait_lock),
+        systemd.connect(user=request.user) as manager,
+    ):
         log_event(
             "apply-started",
             f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",

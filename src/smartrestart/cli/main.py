@@ -30,6 +30,8 @@ COMMANDS = {
     "generate": "smartrestart.cli.generate:generate_command",
     "handle": "smartrestart.cli.handle:handle_command",
     "completion": "smartrestart.cli.completion:completion_command",
+    "exec": "smartrestart.cli.exec:exec_command",
+    "watch": "smartrestart.cli.watch:watch_command",
 }
 
 

@@ -17,15 +17,18 @@ if TYPE_CHECKING:
 
 
 @contextlib.contextmanager
-def connect() -> Iterator[SystemdBackend]:
+def connect(*, user: bool = False) -> Iterator[SystemdBackend]:
     """The system manager over D-Bus (``DBUS_SYSTEM_BUS_ADDRESS`` selects another bus).
+
+    ``user``: the calling user's own manager (``systemctl --user``) on the user
+    bus, ``$DBUS_SESSION_BUS_ADDRESS`` or ``$XDG_RUNTIME_DIR/bus``.
 
     pystemd is imported here, on first use: it costs tens of milliseconds
     that ``decide`` and ``generate --root`` never need to pay.
     """
     from smartrestart.systemd.dbus import PystemdBackend
 
-    backend = PystemdBackend()
+    backend = PystemdBackend(user=user)
     try:
         yield backend
     finally:

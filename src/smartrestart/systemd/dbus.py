@@ -33,6 +33,11 @@ PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
 REPLACE_TIMER_TIMEOUT = 30.0
+SYSTEM_BUS_HINT = "is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus"
+USER_BUS_HINT = (
+    "--user needs the user's own bus: XDG_RUNTIME_DIR=/run/user/UID set, a running "
+    "user@UID.service (a login, or loginctl enable-linger USER) and dbus-user-session"
+)
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
@@ -125,15 +130,15 @@ def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
 class PystemdBackend:
     """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
 
-    def __init__(self) -> None:
-        self._bus = DBus()
+    def __init__(self, *, user: bool = False) -> None:
+        self._bus = DBus(user_mode=user)  # pystemd 0.11 and 0.15 alike
         try:
             self._bus.open()
         except DBusBaseError as exc:
             raise SystemdUnavailable(
-                f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
-                f"(errno {exc.errno})",
-                hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
+                f"cannot reach the {'user' if user else 'system'} bus: "
+                f"{exc.err_message or type(exc).__name__} (errno {exc.errno})",
+                hint=USER_BUS_HINT if user else SYSTEM_BUS_HINT,
             ) from None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
