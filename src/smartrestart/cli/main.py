@@ -29,6 +29,7 @@ COMMANDS = {
     "apply": "smartrestart.cli.apply:apply_command",
     "generate": "smartrestart.cli.generate:generate_command",
     "handle": "smartrestart.cli.handle:handle_command",
+    "status": "smartrestart.cli.status:status_command",
     "completion": "smartrestart.cli.completion:completion_command",
 }
 

@@ -14,12 +14,13 @@ path has come back or the deadline passes.
 from __future__ import annotations
 
 import errno
+import os
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from pystemd.dbusexc import DBusBaseError
-from pystemd.dbuslib import DBus, apply_signature
+from pystemd.dbuslib import DBus, DBusAddress, apply_signature
 
 from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
 from smartrestart.systemd.backend import JobEnd, JobMethod, UnitState
@@ -29,6 +30,11 @@ MANAGER_PATH = b"/org/freedesktop/systemd1"
 MANAGER = b"org.freedesktop.systemd1.Manager"
 UNIT = b"org.freedesktop.systemd1.Unit"
 SERVICE = b"org.freedesktop.systemd1.Service"
+TIMER = b"org.freedesktop.systemd1.Timer"
+# The manager's own socket (root only): systemctl talks to it when run as root,
+# skipping the bus broker; a property read takes half the time.
+PRIVATE_ADDRESS = b"unix:path=/run/systemd/private"
+FIRST_WITH_RESTART_USEC_NEXT = 254
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
@@ -49,6 +55,19 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "RemainAfterElapse": b"b",
     "AccuracyUSec": b"t",
 }
+
+
+# What ``status`` reads of a service, property by property: UnitState field,
+# interface, property, D-Bus signature.
+_SERVICE_STATUS = (
+    ("result", SERVICE, b"Result", b"s"),
+    ("main_pid", SERVICE, b"MainPID", b"u"),
+    ("status_text", SERVICE, b"StatusText", b"s"),
+    ("n_restarts", SERVICE, b"NRestarts", b"u"),
+    ("exec_main_start_usec", SERVICE, b"ExecMainStartTimestamp", b"t"),
+    ("start_limit_burst", UNIT, b"StartLimitBurst", b"u"),
+    ("start_limit_interval_usec", UNIT, b"StartLimitIntervalUSec", b"t"),
+)
 
 
 def _text(value: Any) -> str:
@@ -125,7 +144,11 @@ def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
 class PystemdBackend:
     """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, private: bool = False) -> None:
+        self._bus: Any = self._open_private() if private else None
+        if self._bus is not None:
+            self._subscribe()
+            return
         self._bus = DBus()
         try:
             self._bus.open()
@@ -135,6 +158,22 @@ class PystemdBackend:
                 f"(errno {exc.errno})",
                 hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
             ) from None
+        self._subscribe()
+
+    @staticmethod
+    def _open_private() -> Any:
+        """The manager's private socket, when root may use it and no other bus is asked for."""
+        if os.geteuid() != 0 or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS"):
+            return None
+        bus = DBusAddress(PRIVATE_ADDRESS, peer_to_peer=True)
+        try:
+            bus.open()
+        except DBusBaseError:
+            return None  # no such socket (not systemd, or a container without it): the bus
+        return bus
+
+    def _subscribe(self) -> None:
+        self._restart_delay: bytes | None = None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
 
@@ -206,8 +245,16 @@ class PystemdBackend:
         # One row per name asked, in order; the row names the unit's id, which
         # differs from the name asked for an alias (sshd.service -> ssh.service).
         for asked, row in zip(names, rows, strict=True):
-            unit_id, _desc, load, active, sub, _following, path, _job_id, _job_type, _job = row
-            state = UnitState(asked, _text(load), _text(active), _text(sub), "", id=_text(unit_id))
+            unit_id, _desc, load, active, sub, _following, path, job_id, _job_type, _job = row
+            state = UnitState(
+                asked,
+                _text(load),
+                _text(active),
+                _text(sub),
+                "",
+                id=_text(unit_id),
+                job_pending=int(job_id) != 0,
+            )
             if state.load_state == "loaded":
                 raw = self._get(path, UNIT, b"InvocationID", b"ay", doing)
                 state = state._replace(invocation_id=bytes(raw).hex())
@@ -216,6 +263,18 @@ class PystemdBackend:
                 state = state._replace(load_error=_text(error[1]) if error and error[0] else "")
             states[asked] = state
         return states
+
+    def unit_names_matching(self, patterns: Sequence[str]) -> list[str]:
+        if not patterns:
+            return []
+        rows = self._call(
+            MANAGER_PATH,
+            MANAGER,
+            b"ListUnitsByPatterns",
+            apply_signature(b"asas", [[], [p.encode() for p in patterns]]),
+            doing=f"listing {', '.join(patterns)}",
+        )
+        return sorted(_text(row[0]) for row in rows)
 
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
         stale: list[str] = []
@@ -267,6 +326,33 @@ class PystemdBackend:
             n_restarts=int(service.get(b"NRestarts", 0)),
             main_pid=int(service[b"MainPID"]),
         )
+
+    def unit_statuses(self, names: Sequence[str]) -> dict[str, UnitState]:
+        states = self.unit_states(names)
+        if self._restart_delay is None:
+            newer = self.version() >= FIRST_WITH_RESTART_USEC_NEXT
+            self._restart_delay = b"RestartUSecNext" if newer else b"RestartUSec"
+        for asked, state in states.items():
+            if state.load_state != "loaded":
+                continue
+            doing = f"reading {asked}"
+            path = unit_object_path(state.id or asked)
+            fields: dict[str, Any] = {
+                "state_change_usec": self._get(path, UNIT, b"StateChangeTimestamp", b"t", doing)
+            }
+            if asked.endswith(".service"):
+                for field, interface, name, signature in _SERVICE_STATUS:
+                    value = self._get(path, interface, name, signature, doing)
+                    fields[field] = _text(value) if signature == b"s" else int(value)
+                fields["restart_delay_usec"] = int(
+                    self._get(path, SERVICE, self._restart_delay, b"t", doing)
+                )
+            elif asked.endswith(".timer") and state.active_state == "active":
+                fields["timer_next_elapse_usec"] = int(
+                    self._get(path, TIMER, b"NextElapseUSecMonotonic", b"t", doing)
+                )
+            states[asked] = state._replace(**fields)
+        return states
 
     def reload_manager(self) -> None:
         self._call(MANAGER_PATH, MANAGER, b"Reload", [], doing="reloading the systemd manager")
