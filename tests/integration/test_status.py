@@ -50,8 +50,9 @@ def status(bed: TestBed, app: str, *units: str) -> tuple[int, dict[str, Any]]:
 
 
 def only_unit(report: dict[str, Any]) -> dict[str, Any]:
-    (unit,) = report["units"]
-    return unit
+    units: list[dict[str, Any]] = report["units"]
+    assert len(units) == 1, units
+    return units[0]
 
 
 def test_a_crash_loop_is_counted_as_systemd_stops_it_and_survives_reset_failed(
