@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ import jsonschema
 import pytest
 
 from smartrestart.systemd.dbus import unit_object_path
+from tests.integration.helpers import one_unit_rules
 from tests.integration.test_budgets import counting_unit, install_smartrestart, runs, settled
 from tests.testbed import PROJECT, TestBed
 
@@ -155,3 +158,88 @@ def test_a_cooldown_shows_its_cycle_and_when_the_timer_fires(
     shown_at = datetime.fromisoformat(cooldown["next_attempt_at"]).timestamp()
     assert abs(shown_at - fires_at) < 1.0, (shown_at, fires_at)
     assert 0 < cooldown["next_attempt_in_sec"] <= 40
+
+
+def logs(bed: TestBed, *args: str) -> list[dict[str, Any]]:
+    result = bed.smartrestart("logs", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_logs_of_one_deploy_are_exactly_its_entries(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, "[Service]\nExecStart=/bin/sleep infinity\n")
+    bed.systemctl("start", unit)
+    app = f"/srv/{unit_name}"
+    bed.write(
+        f"{app}/restart-rules.yaml",
+        f"actions:\n  a: {{units: [{unit}]}}\n  b: {{order: 10, run: 'true'}}\n"
+        "rules:\n  - {pattern: '**', actions: [a, b]}\n",
+    )
+    deploy_ids = []
+    for changed in ("one.py", "two.py"):
+        applied = bed.smartrestart(
+            "apply", "--config-root", "/nonexistent", "--json", changed, cwd=app
+        )
+        assert applied.returncode == 0, applied.stderr
+        deploy_ids.append(json.loads(applied.stdout)["deploy_id"])
+    first = deploy_ids[0]
+    shown = logs(bed, "--deploy", first)
+    journal = bed.journal(f"SMARTRESTART_DEPLOY={first}", "-o", "json")
+    expected = [json.loads(line) for line in journal.splitlines()]
+    assert len(shown) == len(expected) == 4  # started, the run, the unit job, finished
+    assert [e["kind"] for e in shown] == [
+        "apply-started",
+        "run-done",
+        "unit-job-done",
+        "apply-finished",
+    ]
+    assert {e["deploy_id"] for e in shown} == {first}
+    step = shown[2]
+    assert (step["unit"], step["action"], step["result"]) == (unit, "a", "restarted")
+    assert step["duration_sec"] > 0
+    # --unit: that unit's entries of both deploys, with its own lines around them.
+    around = logs(bed, "--unit", unit)
+    ours = [e for e in around if e["kind"] != "unit-line"]
+    assert [e["deploy_id"] for e in ours] == deploy_ids
+    assert any(e["kind"] == "unit-line" and "Started" in e["message"] for e in around)
+
+
+def test_logs_follow_shows_new_entries_and_ends_on_sigterm(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, "[Service]\nExecStart=/bin/sleep infinity\n")
+    app = f"/srv/{unit_name}"
+    bed.write(f"{app}/restart-rules.yaml", one_unit_rules(unit))
+    out, pid, status = f"{app}/follow.out", f"{app}/follow.pid", f"{app}/follow.status"
+    follow = (
+        f"cd {app} && {bed.python} -m smartrestart logs -f --json --unit {unit} > {out} 2>&1 & "
+        f"echo $! > {pid}; wait $!; echo $? > {status}"
+    )
+    background = subprocess.Popen(
+        ["nsenter", "-t", str(bed.init_pid), "-a", "sh", "-c", follow],
+        env=bed.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        bed.wait_for(lambda: bed.read(pid).strip() != "", timeout=10)
+        time.sleep(1.0)  # journalctl is following before the apply logs anything
+        applied = bed.smartrestart(
+            "apply", "--config-root", "/nonexistent", "--json", "x.py", cwd=app
+        )
+        deploy_id = json.loads(applied.stdout)["deploy_id"]
+
+        def shown() -> list[dict[str, Any]]:
+            return [json.loads(line) for line in bed.read(out).splitlines() if line.startswith("{")]
+
+        bed.wait_for(lambda: any(e.get("deploy_id") == deploy_id for e in shown()), timeout=15)
+        bed.run("kill", "-TERM", bed.read(pid).strip())
+        bed.wait_for(lambda: bed.read(status).strip() != "", timeout=10)
+    finally:
+        background.wait(timeout=30)
+    assert bed.read(status).strip() == "0"
+    followed = [e for e in shown() if e["deploy_id"] == deploy_id]
+    assert [e["kind"] for e in followed] == ["unit-job-done"]
+    assert "Traceback" not in bed.read(out)
+    leftover = bed.run("pgrep", "-f", "journalctl.*--follow", check=False)
+    assert leftover.stdout == "", "journalctl kept following"

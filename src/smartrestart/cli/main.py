@@ -30,6 +30,7 @@ COMMANDS = {
     "generate": "smartrestart.cli.generate:generate_command",
     "handle": "smartrestart.cli.handle:handle_command",
     "status": "smartrestart.cli.status:status_command",
+    "logs": "smartrestart.cli.logs:logs_command",
     "completion": "smartrestart.cli.completion:completion_command",
 }
 

@@ -23,7 +23,7 @@ import grp
 import json
 import os
 import subprocess
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from smartrestart.errors import SystemdUnavailable
@@ -42,10 +42,15 @@ class Query(NamedTuple):
     matches: Sequence[Matches]
     fields: Sequence[str] = ()  # --output-fields (cursor and timestamps always come)
     since_usec: int | None = None  # realtime, microseconds
+    until_usec: int | None = None
     this_boot: bool = False
     reverse: bool = False
     follow: bool = False
     lines: int | None = None  # the last N entries (with follow: before following)
+
+
+# What reads a query: :func:`read`, or a test's stand-in.
+Reader = Callable[[Query], Generator[dict[str, str], None, None]]
 
 
 def check_readable() -> None:
@@ -68,8 +73,11 @@ def journalctl_argv(query: Query) -> list[str]:
     argv = [JOURNALCTL, "--no-pager", "--quiet", "-o", "json"]
     if query.fields:
         argv.append(f"--output-fields={','.join(query.fields)}")
+    # Whole seconds (floor, ceiling): callers that need microseconds filter the entries.
     if query.since_usec is not None:
         argv.append(f"--since=@{max(0, query.since_usec) // 1_000_000}")
+    if query.until_usec is not None:
+        argv.append(f"--until=@{-(-max(0, query.until_usec) // 1_000_000)}")
     if query.this_boot:
         argv.append("--boot")
     if query.reverse:

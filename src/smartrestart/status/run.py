@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NamedTuple
@@ -20,7 +20,7 @@ from smartrestart.errors import UsageError
 from smartrestart.handle.model import CycleRecord, cycle_record
 from smartrestart.handle.run import STATE_DIR
 from smartrestart.journal.events import EVENTS, SYSLOG_IDENTIFIER
-from smartrestart.journal.reader import Query, monotonic_usec, read, realtime_usec
+from smartrestart.journal.reader import Query, Reader, monotonic_usec, read, realtime_usec
 from smartrestart.rules.model import RuleSet
 from smartrestart.status.history import (
     SYSTEMD_EVENTS,
@@ -57,7 +57,6 @@ OUR_FIELDS = (
     "SMARTRESTART_NEW_INVOCATION_ID",
     "SMARTRESTART_JOB",
 )
-Reader = Callable[[Query], Generator[dict[str, str], None, None]]
 
 
 class StatusRequest(NamedTuple):
