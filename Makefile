@@ -10,8 +10,8 @@ PY     := $(VENV)/bin/python
 PYTHON_PATH := $(shell command -v $(PYTHON))
 SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
 	gcc pkg-config libsystemd-dev
-# What the systemd test beds and building the Debian package need.
-EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
+# What the systemd test beds, building the Debian package and drawing graphs need.
+EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db graphviz \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
 .PHONY: example test setup system-deps lint unit integration bench bed deb clean

@@ -31,6 +31,7 @@ COMMANDS = {
     "handle": "smartrestart.cli.handle:handle_command",
     "status": "smartrestart.cli.status:status_command",
     "logs": "smartrestart.cli.logs:logs_command",
+    "graph": "smartrestart.cli.graph:graph_command",
     "completion": "smartrestart.cli.completion:completion_command",
 }
 
