@@ -19,6 +19,7 @@ journal sets itself (``_PID``, ``_UID``), which no sender can forge.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import grp
 import json
 import os
@@ -29,6 +30,8 @@ from typing import Any, NamedTuple
 from smartrestart.errors import SystemdUnavailable
 
 JOURNALCTL = "journalctl"
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, which Python has only since 3.10 on some builds
+PIPE_SIZE = 1 << 20  # the default /proc/sys/fs/pipe-max-size
 # Groups whose members read the whole system journal (journald's file ACLs).
 READER_GROUPS = ("systemd-journal", "adm", "wheel")
 Entry = Mapping[str, str]
@@ -49,8 +52,10 @@ class Query(NamedTuple):
     lines: int | None = None  # the last N entries (with follow: before following)
 
 
+# The entries of one query, as they are taken; close() stops journalctl.
+EntryStream = Generator[dict[str, str], None, None]
 # What reads a query: :func:`read`, or a test's stand-in.
-Reader = Callable[[Query], Generator[dict[str, str], None, None]]
+Reader = Callable[[Query], EntryStream]
 
 
 def check_readable() -> None:
@@ -123,10 +128,14 @@ def parse_line(line: bytes) -> dict[str, str] | None:
 
 
 def read(query: Query) -> Generator[dict[str, str], None, None]:
-    """Stream the entries of ``query``; journalctl is stopped when the caller stops early.
+    """Start journalctl for ``query`` now; the entries as they are taken.
 
-    An error of journalctl (its first line) raises :class:`SystemdUnavailable`
-    once the stream ends, so a partial read is never taken for the whole.
+    journalctl starts at once, so that it seeks and formats while the caller
+    does other work (``status`` reads the manager meanwhile), writing ahead
+    into a pipe of up to :data:`PIPE_SIZE`. It is stopped when the caller
+    stops early. An error of journalctl (its first line) raises
+    :class:`SystemdUnavailable` once the stream ends, so a partial read is
+    never taken for the whole.
     """
     check_readable()
     env = None
@@ -147,6 +156,13 @@ def read(query: Query) -> Generator[dict[str, str], None, None]:
             "cannot read the journal: journalctl is not installed",
             hint="smartrestart reads the journal with systemd's journalctl",
         ) from None
+    assert process.stdout is not None
+    with contextlib.suppress(OSError):  # a larger pipe lets journalctl write further ahead
+        fcntl.fcntl(process.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+    return _entries(process)
+
+
+def _entries(process: subprocess.Popen[bytes]) -> Generator[dict[str, str], None, None]:
     assert process.stdout is not None and process.stderr is not None
     finished = False
     try:

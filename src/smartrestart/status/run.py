@@ -20,7 +20,14 @@ from smartrestart.errors import UsageError
 from smartrestart.handle.model import CycleRecord, cycle_record
 from smartrestart.handle.run import STATE_DIR
 from smartrestart.journal.events import EVENTS, SYSLOG_IDENTIFIER
-from smartrestart.journal.reader import Query, Reader, monotonic_usec, read, realtime_usec
+from smartrestart.journal.reader import (
+    EntryStream,
+    Query,
+    Reader,
+    monotonic_usec,
+    read,
+    realtime_usec,
+)
 from smartrestart.rules.model import RuleSet
 from smartrestart.status.history import (
     SYSTEMD_EVENTS,
@@ -56,6 +63,27 @@ OUR_FIELDS = (
     "SMARTRESTART_OLD_INVOCATION_ID",
     "SMARTRESTART_NEW_INVOCATION_ID",
     "SMARTRESTART_JOB",
+)
+
+
+# Both queries are the same whatever is asked: journalctl can start before anything else.
+SYSTEMD_QUERY = Query(
+    matches=[[("_PID", "1"), *(("MESSAGE_ID", mid) for mid in SYSTEMD_EVENTS)]],
+    fields=SYSTEMD_FIELDS,
+    this_boot=True,
+    reverse=True,
+)
+OUR_KINDS = {EVENTS[k].message_id: k for k in (*DEPLOY_KINDS, "cooldown-restart")}
+OUR_QUERY = Query(
+    matches=[
+        [
+            ("SYSLOG_IDENTIFIER", SYSLOG_IDENTIFIER),
+            ("_UID", "0"),
+            *(("MESSAGE_ID", mid) for mid in OUR_KINDS),
+        ]
+    ],
+    fields=OUR_FIELDS,
+    reverse=True,
 )
 
 
@@ -119,14 +147,31 @@ def run_status(
     clock: Clock = SYSTEM_CLOCK,
 ) -> StatusOutcome:
     """Read the units' state, their journal and the handler's records; report each unit."""
-    from smartrestart import systemd
-
     problems = [p for p in map(unit_name_problem, request.units) if p]
     if problems:
         raise UsageError("; ".join(problems))
     templates = [u for u in request.units if unit_name_kind(u) is UnitNameKind.TEMPLATE]
     if templates:
         raise UsageError(f"{templates[0]} is a template: name an instance, or its budget's rules")
+    # journalctl starts first and reads ahead while the rules load and the manager answers.
+    systemd_entries, our_entries = read_journal(SYSTEMD_QUERY), read_journal(OUR_QUERY)
+    try:
+        return _status(request, cwd, connect, (systemd_entries, our_entries), state_dir, clock)
+    finally:
+        systemd_entries.close()
+        our_entries.close()
+
+
+def _status(
+    request: StatusRequest,
+    cwd: Path,
+    connect: Callable[[], AbstractContextManager[SystemdBackend]] | None,
+    streams: tuple[EntryStream, EntryStream],
+    state_dir: Path,
+    clock: Clock,
+) -> StatusOutcome:
+    from smartrestart import systemd
+
     rule_set = load_rules(request, cwd)
     names = list(dict.fromkeys(request.units)) or named_units(rule_set)
     with (connect or (lambda: systemd.connect(private=True)))() as manager:
@@ -148,8 +193,8 @@ def run_status(
         )
         for key, state in ids.items()
     }
-    warnings, reach = _read_history(histories, read_journal, now_mono, now_real)
-    deploys, cooldown_jobs = _read_ours(units, read_journal, reach)
+    warnings, reach = _read_history(histories, streams[0], now_mono, now_real)
+    deploys, cooldown_jobs = _read_ours(units, streams[1], reach)
     reports: list[UnitReport] = []
     for key, known_as in units.items():
         state, budget = ids[key], budgets[key]
@@ -180,7 +225,7 @@ def _by_id(names: Sequence[str], states: Mapping[str, UnitState]) -> dict[str, t
 
 
 def _read_history(
-    histories: Mapping[str, UnitHistory], read_journal: Reader, now_mono: int, now_real: int
+    histories: Mapping[str, UnitHistory], stream: EntryStream, now_mono: int, now_real: int
 ) -> tuple[list[str], int]:
     """Feed this boot's entries of systemd about the units, newest first, until enough.
 
@@ -189,15 +234,8 @@ def _read_history(
     """
     periods = [h.period for h in histories.values() if h.period]
     horizon = now_mono - max([HISTORY_USEC, *(3 * p for p in periods)])
-    query = Query(
-        matches=[[("_PID", "1"), *(("MESSAGE_ID", mid) for mid in SYSTEMD_EVENTS)]],
-        fields=SYSTEMD_FIELDS,
-        this_boot=True,
-        reverse=True,
-    )
     pending = set(histories)
     position, reach, read_count = now_mono, now_real, 0
-    stream = read_journal(query)
     try:
         for entry in stream:
             position, reach, read_count = (
@@ -238,30 +276,17 @@ def _read_history(
 
 
 def _read_ours(
-    units: Mapping[str, Sequence[str]], read_journal: Reader, reach: int
+    units: Mapping[str, Sequence[str]], stream: EntryStream, reach: int
 ) -> tuple[dict[str, list[DeployStep]], set[str]]:
     """Our apply steps per unit (newest first) back to ``reach`` (realtime) and at least the
     last one of every unit, and the start jobs our cooldown handler queued."""
     key_of = {name: key for key, names in units.items() for name in (key, *names)}
-    kinds = {EVENTS[k].message_id: k for k in (*DEPLOY_KINDS, "cooldown-restart")}
-    query = Query(
-        matches=[
-            [
-                ("SYSLOG_IDENTIFIER", SYSLOG_IDENTIFIER),
-                ("_UID", "0"),
-                *(("MESSAGE_ID", mid) for mid in kinds),
-            ]
-        ],
-        fields=OUR_FIELDS,
-        reverse=True,
-    )
     deploys: dict[str, list[DeployStep]] = {}
     cooldown_jobs: set[str] = set()
-    stream = read_journal(query)
     try:
         for entry in stream:
             key = key_of.get(entry.get("SMARTRESTART_UNIT", ""))
-            kind = kinds.get(entry.get("MESSAGE_ID", ""))
+            kind = OUR_KINDS.get(entry.get("MESSAGE_ID", ""))
             if key is not None and kind == "cooldown-restart":
                 cooldown_jobs.add(entry.get("SMARTRESTART_JOB", "").rpartition("/")[2])
             elif key is not None and kind is not None:
