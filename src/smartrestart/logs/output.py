@@ -12,6 +12,8 @@ import json
 from smartrestart.logs.model import Row
 from smartrestart.status.output import iso
 
+# Entries of one step of an apply: their action is the step's; other entries show their kind.
+STEP_KINDS = frozenset({"unit-job-done", "unit-job-failed", "run-done", "run-failed"})
 HEADER = f"{'TIME':<19}  {'DEPLOY':<16}  {'ACTION':<18}  {'UNIT':<28}  {'RESULT':<14}  DURATION"
 
 
@@ -20,7 +22,7 @@ def table_line(row: Row) -> str:
     time = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     if row.kind == "unit-line":
         return f"{time}  {'':<16}  | {row.unit or '-'}: {row.message}"
-    action = row.action or row.kind
+    action = (row.action or "-") if row.kind in STEP_KINDS else row.kind
     duration = f"{row.duration_usec / 1e6:.2f}s" if row.duration_usec is not None else "-"
     return (
         f"{time}  {row.deploy_id or '-':<16}  {action:<18}  {row.unit or '-':<28}  "

@@ -169,7 +169,7 @@ def unit_block(report: UnitReport, now_usec: int) -> str:
     start = report.last_restart
     if start is not None:
         why = start.cause.value + (f" ({start.result})" if start.result else "")
-        why += f", deploy {start.deploy_id}" if start.deploy_id else ""
+        why += f" {start.deploy_id}" if start.deploy_id else ""
         at = f" {when(start.realtime_usec, now_usec)}" if start.realtime_usec else ""
         lines.append(f"last start: {why}{at}")
     step = report.last_deploy
