@@ -29,7 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tests import testbed
+
+from apply_restarts import parse_configs
 
 SEED = 20251122
 TARGET = 0.5
@@ -48,16 +51,6 @@ class Measured:
     walls: dict[str, list[float]] = field(default_factory=dict)
     shown: int = 0
     exhausted: int = 0
-
-
-def parse_configs(text: str) -> list[tuple[str, int]]:
-    configs = []
-    for item in text.split(","):
-        kind, _, count = item.partition(":")
-        if kind not in testbed.KINDS or not count.isdigit():
-            raise SystemExit(f"bench: --configs wants KIND:UNITS with KIND in {testbed.KINDS}")
-        configs.append((kind, int(count)))
-    return configs
 
 
 def prepare(bed: testbed.TestBed, units: list[str], crashing: list[str]) -> None:
