@@ -105,9 +105,10 @@ def status_json(outcome: StatusOutcome) -> dict[str, Any]:
 
 
 def span(usec: int) -> str:
-    """A span for people: whole seconds from one second up."""
-    usec = max(0, usec)
-    return format_timespan(usec if usec < 1_000_000 else round(usec / 1e6) * 1_000_000) or "0s"
+    """A span for people: whole milliseconds below a second, whole seconds above."""
+    unit = 1_000 if usec < 1_000_000 else 1_000_000
+    rounded = round(max(0, usec) / unit) * unit
+    return format_timespan(rounded) if rounded else "0s"
 
 
 def when(usec: int, now_usec: int) -> str:
