@@ -14,27 +14,26 @@ path has come back or the deadline passes.
 from __future__ import annotations
 
 import errno
-import os
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from pystemd.dbusexc import DBusBaseError
-from pystemd.dbuslib import DBus, DBusAddress, apply_signature
+from pystemd.dbuslib import DBus, apply_signature
 
 from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
 from smartrestart.systemd.backend import JobEnd, JobMethod, UnitState
+from smartrestart.systemd.dbus_status import (
+    DESTINATION,
+    MANAGER,
+    MANAGER_PATH,
+    SERVICE,
+    UNIT,
+    StatusReads,
+    private_bus,
+)
+from smartrestart.systemd.dbus_status import bus_text as _text
 
-DESTINATION = b"org.freedesktop.systemd1"
-MANAGER_PATH = b"/org/freedesktop/systemd1"
-MANAGER = b"org.freedesktop.systemd1.Manager"
-UNIT = b"org.freedesktop.systemd1.Unit"
-SERVICE = b"org.freedesktop.systemd1.Service"
-TIMER = b"org.freedesktop.systemd1.Timer"
-# The manager's own socket (root only): systemctl talks to it when run as root,
-# skipping the bus broker; a property read takes half the time.
-PRIVATE_ADDRESS = b"unix:path=/run/systemd/private"
-FIRST_WITH_RESTART_USEC_NEXT = 254
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
@@ -55,23 +54,6 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "RemainAfterElapse": b"b",
     "AccuracyUSec": b"t",
 }
-
-
-# What ``status`` reads of a service, property by property: UnitState field,
-# interface, property, D-Bus signature.
-_SERVICE_STATUS = (
-    ("result", SERVICE, b"Result", b"s"),
-    ("main_pid", SERVICE, b"MainPID", b"u"),
-    ("status_text", SERVICE, b"StatusText", b"s"),
-    ("n_restarts", SERVICE, b"NRestarts", b"u"),
-    ("exec_main_start_usec", SERVICE, b"ExecMainStartTimestamp", b"t"),
-    ("start_limit_burst", UNIT, b"StartLimitBurst", b"u"),
-    ("start_limit_interval_usec", UNIT, b"StartLimitIntervalUSec", b"t"),
-)
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _error_text(exc: DBusBaseError) -> str:
@@ -141,39 +123,21 @@ def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
     return args
 
 
-class PystemdBackend:
+class PystemdBackend(StatusReads):
     """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
 
     def __init__(self, *, private: bool = False) -> None:
-        self._bus: Any = self._open_private() if private else None
-        if self._bus is not None:
-            self._subscribe()
-            return
-        self._bus = DBus()
-        try:
-            self._bus.open()
-        except DBusBaseError as exc:
-            raise SystemdUnavailable(
-                f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
-                f"(errno {exc.errno})",
-                hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
-            ) from None
-        self._subscribe()
-
-    @staticmethod
-    def _open_private() -> Any:
-        """The manager's private socket, when root may use it and no other bus is asked for."""
-        if os.geteuid() != 0 or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS"):
-            return None
-        bus = DBusAddress(PRIVATE_ADDRESS, peer_to_peer=True)
-        try:
-            bus.open()
-        except DBusBaseError:
-            return None  # no such socket (not systemd, or a container without it): the bus
-        return bus
-
-    def _subscribe(self) -> None:
-        self._restart_delay: bytes | None = None
+        self._bus: Any = private_bus() if private else None
+        if self._bus is None:
+            self._bus = DBus()
+            try:
+                self._bus.open()
+            except DBusBaseError as exc:
+                raise SystemdUnavailable(
+                    f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
+                    f"(errno {exc.errno})",
+                    hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
+                ) from None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
 
@@ -264,18 +228,6 @@ class PystemdBackend:
             states[asked] = state
         return states
 
-    def unit_names_matching(self, patterns: Sequence[str]) -> list[str]:
-        if not patterns:
-            return []
-        rows = self._call(
-            MANAGER_PATH,
-            MANAGER,
-            b"ListUnitsByPatterns",
-            apply_signature(b"asas", [[], [p.encode() for p in patterns]]),
-            doing=f"listing {', '.join(patterns)}",
-        )
-        return sorted(_text(row[0]) for row in rows)
-
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
         stale: list[str] = []
         for name in names:
@@ -326,33 +278,6 @@ class PystemdBackend:
             n_restarts=int(service.get(b"NRestarts", 0)),
             main_pid=int(service[b"MainPID"]),
         )
-
-    def unit_statuses(self, names: Sequence[str]) -> dict[str, UnitState]:
-        states = self.unit_states(names)
-        if self._restart_delay is None:
-            newer = self.version() >= FIRST_WITH_RESTART_USEC_NEXT
-            self._restart_delay = b"RestartUSecNext" if newer else b"RestartUSec"
-        for asked, state in states.items():
-            if state.load_state != "loaded":
-                continue
-            doing = f"reading {asked}"
-            path = unit_object_path(state.id or asked)
-            fields: dict[str, Any] = {
-                "state_change_usec": self._get(path, UNIT, b"StateChangeTimestamp", b"t", doing)
-            }
-            if asked.endswith(".service"):
-                for field, interface, name, signature in _SERVICE_STATUS:
-                    value = self._get(path, interface, name, signature, doing)
-                    fields[field] = _text(value) if signature == b"s" else int(value)
-                fields["restart_delay_usec"] = int(
-                    self._get(path, SERVICE, self._restart_delay, b"t", doing)
-                )
-            elif asked.endswith(".timer") and state.active_state == "active":
-                fields["timer_next_elapse_usec"] = int(
-                    self._get(path, TIMER, b"NextElapseUSecMonotonic", b"t", doing)
-                )
-            states[asked] = state._replace(**fields)
-        return states
 
     def reload_manager(self) -> None:
         self._call(MANAGER_PATH, MANAGER, b"Reload", [], doing="reloading the systemd manager")
