@@ -339,3 +339,8 @@ def test_an_unreadable_handler_record_is_a_warning(project: Path) -> None:
     view = fine.reports[0].budget
     assert view is not None and view.cooldown is not None
     assert (view.cooldown.cycle, view.cooldown.pending) == (2, False)
+
+
+def test_the_schema_lists_the_causes_the_code_knows() -> None:
+    causes = SCHEMA["$defs"]["start"]["properties"]["cause"]["enum"]
+    assert causes == [cause.value for cause in Cause]
