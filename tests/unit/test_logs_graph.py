@@ -212,3 +212,12 @@ def test_the_readme_picture_shows_the_example_as_the_code_draws_it() -> None:
     drawn = {html.unescape(text) for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
     wanted = {line for node in graph.nodes for line in node.label.split("\n")}
     assert wanted <= drawn, wanted - drawn
+
+
+def test_a_stream_closed_before_its_first_entry_stops_journalctl() -> None:
+    from smartrestart.journal.reader import read
+
+    stream = read(Query([[("MESSAGE_ID", "0" * 32)]], follow=True, lines=0))
+    process = stream._process  # type: ignore[attr-defined]
+    stream.close()
+    assert process.returncode is not None  # killed and reaped, not left following

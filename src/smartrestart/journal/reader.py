@@ -24,8 +24,8 @@ import grp
 import json
 import os
 import subprocess
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from smartrestart.errors import SystemdUnavailable
 
@@ -52,8 +52,16 @@ class Query(NamedTuple):
     lines: int | None = None  # the last N entries (with follow: before following)
 
 
-# The entries of one query, as they are taken; close() stops journalctl.
-EntryStream = Generator[dict[str, str], None, None]
+class EntryStream(Protocol):
+    """The entries of one query, as they are taken; ``close()`` stops journalctl."""
+
+    def __iter__(self) -> Iterator[dict[str, str]]: ...
+
+    def __next__(self) -> dict[str, str]: ...
+
+    def close(self) -> None: ...
+
+
 # What reads a query: :func:`read`, or a test's stand-in.
 Reader = Callable[[Query], EntryStream]
 
@@ -127,7 +135,7 @@ def parse_line(line: bytes) -> dict[str, str] | None:
     return entry
 
 
-def read(query: Query) -> Generator[dict[str, str], None, None]:
+def read(query: Query) -> EntryStream:
     """Start journalctl for ``query`` now; the entries as they are taken.
 
     journalctl starts at once, so that it seeks and formats while the caller
@@ -159,7 +167,30 @@ def read(query: Query) -> Generator[dict[str, str], None, None]:
     assert process.stdout is not None
     with contextlib.suppress(OSError):  # a larger pipe lets journalctl write further ahead
         fcntl.fcntl(process.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
-    return _entries(process)
+    return _Stream(process)
+
+
+class _Stream:
+    """journalctl's entries; closing stops it, also before the first entry was taken."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        self._entries = _entries(process)
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return self
+
+    def __next__(self) -> dict[str, str]:
+        return next(self._entries)
+
+    def close(self) -> None:
+        self._entries.close()  # a started stream cleans up in _entries itself
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        for pipe in (self._process.stdout, self._process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _entries(process: subprocess.Popen[bytes]) -> Generator[dict[str, str], None, None]:

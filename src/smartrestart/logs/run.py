@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime
 import signal
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import FrameType
 from typing import NamedTuple
 
 from smartrestart.errors import UsageError
 from smartrestart.journal.events import SYSLOG_IDENTIFIER
-from smartrestart.journal.reader import Matches, Query, Reader, read, realtime_usec
+from smartrestart.journal.reader import EntryStream, Matches, Query, Reader, read, realtime_usec
 from smartrestart.logs.model import Row, around, check_deploy_id, parse_since, row_of
 from smartrestart.unitname import unit_name_problem
 
@@ -152,7 +152,7 @@ def _unit_lines(unit_id: str, rows: list[Row], read_journal: Reader) -> Iterator
 
 
 def _follow(
-    stream: Generator[dict[str, str], None, None],
+    stream: EntryStream,
     wanted: Wanted,
     seen: set[str],
     emit: Callable[[Row], None],
