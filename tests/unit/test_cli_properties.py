@@ -367,3 +367,65 @@ def test_watch_entry_and_noise_never_raise_anything_else(argv: list[str], path: 
     is_ignored(path)
     with contextlib.suppress(UsageError):
         entry_from_argv(argv)
+
+
+@property_settings
+@given(
+    text=rules_texts() | rules_texts(budgets_only=True),
+    named=st.lists(units, max_size=3),
+    as_json=st.booleans(),
+)
+def test_status_exits_with_a_documented_code_and_writes_nothing(
+    text: str, named: list[str], as_json: bool
+) -> None:
+    with workspace(text) as directory:
+        before = snapshot(directory)
+        args = ["status", "-r", "rules.yaml", "--config-root", "none", *named]
+        code, _ = invoke(directory, [*args, "--json"] if as_json else args)
+        assert code != ExitCode.OK  # no manager here: never a report that all is well
+        assert snapshot(directory) == before
+
+
+@property_settings
+@given(
+    unit=st.none() | units,
+    deploy=st.none() | st.sampled_from(["0123456789abcdef", "0123", "ZZZZZZZZZZZZZZZZ"]),
+    since=st.none()
+    | st.sampled_from(["-1h", "today", "@0", "2025-11-22 10:30", "soon", "-", "1min ago"])
+    | st.text(max_size=12),
+)
+def test_logs_exits_with_a_documented_code(
+    unit: str | None, deploy: str | None, since: str | None
+) -> None:
+    args = ["logs", "--json"]
+    for option, value in (("--unit", unit), ("--deploy", deploy), ("--since", since)):
+        if value is not None:
+            args += [option, value]
+    with workspace("") as directory:
+        invoke(directory, args)
+
+
+@property_settings
+@given(
+    text=rules_texts(),
+    changed=paths,
+    form=st.sampled_from(["dot", "mermaid"]),
+    root=st.booleans(),
+)
+def test_graph_exits_with_a_documented_code_writes_nothing_and_draws_valid_text(
+    text: str, changed: list[str], form: str, root: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from tests.graphcheck import mermaid_problems
+
+    with workspace(text) as directory:
+        before = snapshot(directory)
+        args = ["graph", "-r", "rules.yaml", "--config-root", "none", "--format", form]
+        args += ["--root", "src", "--no-cache"] if root else []
+        code, _ = invoke(directory, [*args, *changed])
+        assert snapshot(directory) == before
+        if code == 0 and form == "mermaid":
+            ActionLedger.reset()
+            drawn = CliRunner().invoke(cli, [*args, *changed], env={"PWD": str(directory)})
+            assert mermaid_problems(drawn.stdout) == []

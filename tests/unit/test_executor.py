@@ -338,3 +338,24 @@ def test_a_run_action_runs_as_the_user_it_names() -> None:
     report, _ = execute(fake, plan)
     users = {r.step.actions[0]: fake.users[r.run_unit] for r in report.results}
     assert users == {"migrate": "app", "as_root": None}
+
+
+def test_every_entry_of_one_apply_carries_its_deploy_id() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("api.service", need_daemon_reload=True))
+    plan = plan_of(
+        Action("restart_api", HERE, units=("api.service",)),
+        Action("migrate", HERE, order=10, run=("true",)),
+    )
+    journal = Journal()
+    options = ApplyOptions(deploy_id="0123456789abcdef")
+    Executor(fake, options, journal).run(plan)
+    assert journal.kinds() == ["daemon-reloaded", "run-done", "unit-job-done"]
+    assert {fields["SMARTRESTART_DEPLOY"] for _, _, fields in journal.entries} == {
+        "0123456789abcdef"
+    }
+
+
+def test_each_apply_gets_its_own_deploy_id() -> None:
+    assert ApplyOptions().deploy_id != ApplyOptions().deploy_id
+    assert len(ApplyOptions().deploy_id) == 16

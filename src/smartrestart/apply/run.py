@@ -101,7 +101,7 @@ def _act(
                 "SMARTRESTART_ACTIONS": " ".join(actions),
                 "SMARTRESTART_UNITS": " ".join(plan.units),
                 "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
-                "SMARTRESTART_RUN_ID": options.run_id,
+                "SMARTRESTART_DEPLOY": options.deploy_id,
             },
         )
         started = time.monotonic()
@@ -114,6 +114,7 @@ def _act(
                 daemon_reloaded=execution.daemon_reloaded,
                 timing=execution.timing,
                 error=execution.error,
+                deploy_id=options.deploy_id,
             )
         finally:
             # "refused": the executor raised, which it does only before anything acted.
@@ -125,7 +126,7 @@ def _act(
                 {
                     "SMARTRESTART_RESULT": result,
                     "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_RUN_ID": options.run_id,
+                    "SMARTRESTART_DEPLOY": options.deploy_id,
                     "SMARTRESTART_UNITS": " ".join(plan.units),
                     "SMARTRESTART_ERROR": error,
                 },

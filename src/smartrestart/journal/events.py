@@ -36,7 +36,8 @@ EVENTS: dict[str, Event] = {
         "smartrestart apply finished: @SMARTRESTART_RESULT@",
         "smartrestart apply finished with result @SMARTRESTART_RESULT@ after "
         "@SMARTRESTART_DURATION_USEC@ microseconds. Each job it ran has its own entry "
-        "with the same SMARTRESTART_RUN_ID.",
+        "with the same SMARTRESTART_DEPLOY; 'smartrestart logs --deploy @SMARTRESTART_DEPLOY@' "
+        "lists them.",
     ),
     "daemon-reloaded": Event(
         "4a69804971c444979fdff070b7716265",
