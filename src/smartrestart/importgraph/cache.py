@@ -427,8 +427,8 @@ def _from_header(header: dict[str, Any], fd: int, start: int, size: int) -> Root
     stats = array("q", header["stats"])
     offsets = array("q", header["offsets"])
     count = len(files)
-    dir_names = header["dirs"].split("\0") if header["dirs"] else []
     dir_mtimes = array("q", header["dir_mtimes"])
+    dir_names = _split_names(header["dirs"], len(dir_mtimes))
     if not (
         type(files) is list
         and type(modules) is list
@@ -460,6 +460,15 @@ def _from_header(header: dict[str, Any], fd: int, start: int, size: int) -> Root
         )
     cache._packed = PackedDependencies(fd, start, size - start, offsets)
     return cache
+
+
+def _split_names(joined: str, count: int) -> list[str]:
+    """Directory names as :meth:`RootCache._packed_listings` joined them.
+
+    The root directory's name is "": a tree without subdirectories joins to ""
+    too, which is one name, not none.
+    """
+    return joined.split("\0") if joined or count else []
 
 
 def _apply_delta(cache: RootCache, path: Path) -> None:
@@ -506,8 +515,8 @@ def _apply_delta(cache: RootCache, path: Path) -> None:
     listings = delta.get("listings")
     if listings is not None:
         names, mtimes, blob, complete = listings
-        cache._dir_names = names.split("\0") if names else []
         cache._dir_mtimes = array("q", mtimes)
+        cache._dir_names = _split_names(names, len(cache._dir_mtimes))
         if len(cache._dir_names) != len(cache._dir_mtimes) or type(blob) is not bytes:
             raise DamagedCache("damaged delta listings")
         cache._listings, cache._listings_blob = None, blob
