@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import time
 from collections.abc import Mapping
@@ -468,9 +469,9 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     rebuilt_and_said_so("garbage dependency lists")
     # Any byte changed in the header: the checksum says so.
     graph_of(tmp_path / "src", cache=cache)
-    raw = bytearray(path.read_bytes())
-    raw[40] ^= 0xFF
-    path.write_bytes(bytes(raw))
+    flipped = bytearray(path.read_bytes())
+    flipped[40] ^= 0xFF
+    path.write_bytes(bytes(flipped))
     rebuilt_and_said_so("a flipped byte")
     # A file cut short, or not a cache at all.
     path.write_bytes(path.read_bytes()[:30])
@@ -500,9 +501,9 @@ def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
     good = delta.read_bytes()
     # A delta written for another cache file (an older token): ignored, file rescanned.
     stale = bytearray(good)
-    stale_header = graph_cache.marshal.loads(bytes(stale[16:]))
+    stale_header = marshal.loads(bytes(stale[16:]))
     stale_header["token"] = b"elsewhere"
-    blob = graph_cache.marshal.dumps(stale_header)
+    blob = marshal.dumps(stale_header)
     delta.write_bytes(graph_cache._framed(graph_cache.DELTA_MAGIC, blob))
     graph = graph_of(root, cache=cache)
     assert (graph.stats.scanned, added(graph, root, "pkg/a.py")) == (1, set())
