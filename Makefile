@@ -27,8 +27,12 @@ example: setup
 	echo '# what apply would do with it (--dry-run talks to no systemd):' && \
 	$(call show,smartrestart apply --dry-run --root src src/lib/auth.py docs/security.md)
 
+# Coverage of the whole suite, Python subprocesses and the beds' processes
+# included (pyproject.toml's [tool.coverage]), printed at the end.
 test: setup lint
-	$(PY) -m pytest tests
+	@rm -rf .coverage-data
+	@$(PY) -m coverage run -m pytest tests; status=$$?; \
+		$(PY) -m coverage combine -q && $(PY) -m coverage report; exit $$status
 
 # As root, installs the missing Debian packages. Otherwise names them, and stops
 # when setup cannot work without them.
@@ -93,4 +97,4 @@ deb: system-deps
 	packaging/build-deb dist
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage-data

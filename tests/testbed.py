@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import bedcoverage
+
 PROJECT = Path(__file__).resolve().parent.parent
 BED_PROJECT = Path("/opt/smartrestart-src")  # where the project appears inside a bed
 BED_VENV = Path("/opt/smartrestart-venv")  # where the virtual environment appears (debian12)
@@ -116,6 +118,7 @@ class TestBed:
             "PYTHONPATH": str(BED_PROJECT / "src"),
             "PYTHONDONTWRITEBYTECODE": "1",
             "HOME": "/root",
+            **bedcoverage.environment(PROJECT, BED_PROJECT, self.kind),
         }
 
     @property
@@ -396,6 +399,7 @@ def _nspawn_command(kind: str, name: str, workdir: Path) -> list[str]:
         "--console=passive",
         f"--machine={name}",
         f"--bind={PROJECT}:{BED_PROJECT}",
+        *bedcoverage.prepare(PROJECT, workdir),
     ]
     kernel_args = ["--", "systemd.unit=testbed.target", "systemd.firstboot=off"]
     if kind == "debian12":
@@ -455,6 +459,9 @@ def boot(kind: str, *, keep: bool = False) -> TestBed:
         bed.stop()
         raise BedError(f"{kind} bed did not boot ({error}):\n{log_text[-3000:]}") from None
     bed.boot_seconds = time.monotonic() - started
+    measured = bedcoverage.environment(PROJECT, BED_PROJECT, kind)
+    if measured:  # what systemd starts (handlers, services) is measured too
+        bed.run("systemctl", "set-environment", *(f"{k}={v}" for k, v in measured.items()))
     version = bed.run("systemctl", "--version").stdout.split()[1]
     bed.systemd_version = int(version.split(".")[0])
     STATE_DIR.mkdir(parents=True, exist_ok=True)

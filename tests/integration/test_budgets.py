@@ -21,7 +21,9 @@ def install_smartrestart(bed: TestBed) -> None:
     """smartrestart in the bed as a package would install it: command and handler units."""
     bed.write(
         "/usr/local/bin/smartrestart",
-        f'#!/bin/sh\nPYTHONPATH={BED_PROJECT / "src"} exec {bed.python} -m smartrestart "$@"\n',
+        # An inherited PYTHONPATH is kept: the beds' coverage hook (tests/bedcoverage.py).
+        f"#!/bin/sh\nPYTHONPATH={BED_PROJECT / 'src'}${{PYTHONPATH:+:$PYTHONPATH}} "
+        f'exec {bed.python} -m smartrestart "$@"\n',
         mode=0o755,
     )
     for unit in (PROJECT / "units").iterdir():
