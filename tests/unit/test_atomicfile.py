@@ -25,7 +25,7 @@ class SyncWatch:
         real = os.fsync
 
         def fsync(fd: int) -> None:
-            named = os.readlink(f"/proc/self/fd/{fd}")
+            named = str(Path(f"/proc/self/fd/{fd}").readlink())
             held = target.read_bytes() if target.exists() else None
             self.synced.append((named, held))
             real(fd)
