@@ -109,11 +109,15 @@ def test_reload_or_restart_reloads_what_can_reload_and_restarts_the_rest(
     bed.systemctl("stop", reloadable, plain, stopped)
 
 
-def test_one_failing_job_leaves_the_others_of_its_group_done(bed: TestBed, unit_name: str) -> None:
-    broken, good = f"{unit_name}-broken.service", f"{unit_name}-good.service"
-    bed.install_unit(
-        broken, "[Service]\nType=notify\nExecStart=/bin/sh -c 'exit 3'\n", reload=False
-    )
+def with_a_good_neighbour(
+    bed: TestBed, unit_name: str, unit: str, unit_file: str
+) -> dict[str, dict[str, object]]:
+    """Apply ``unit`` and a running good unit as one action; the report's steps by unit.
+
+    Whatever happens to ``unit``, the good one must be restarted.
+    """
+    good = f"{unit_name}-good.service"
+    bed.install_unit(unit, unit_file, reload=False)
     bed.install_unit(good, notify_service(0.5), reload=False)
     bed.systemctl("daemon-reload")
     bed.systemctl("start", good)
@@ -121,52 +125,42 @@ def test_one_failing_job_leaves_the_others_of_its_group_done(bed: TestBed, unit_
     app = make_app(
         bed,
         unit_name,
-        f"actions:\n  both: {{units: [{broken}, {good}]}}\n"
+        f"actions:\n  both: {{units: [{unit}, {good}]}}\n"
         "rules:\n  - {pattern: '**', actions: [both]}\n",
     )
     code, report = apply_json(bed, app, "x")
     jsonschema.validate(report, SCHEMA)
     assert code == 1
-    assert report["failed"] == [broken]
+    assert report["failed"] == [unit]
     steps = {s["unit"]: s for s in report["steps"]}
-    assert (steps[broken]["result"], steps[broken]["unit_result"]) == ("failed", "exit-code")
     assert steps[good]["result"] == "restarted" and steps[good]["ok"] is True
     assert invocation(bed, good) != before
     assert bed.show(good, "ActiveState")["ActiveState"] == "active"
     bed.systemctl("stop", good)
+    return steps
+
+
+def test_one_failing_job_leaves_the_others_of_its_group_done(bed: TestBed, unit_name: str) -> None:
+    broken = f"{unit_name}-broken.service"
+    exits_3 = "[Service]\nType=notify\nExecStart=/bin/sh -c 'exit 3'\n"
+    steps = with_a_good_neighbour(bed, unit_name, broken, exits_3)
+    assert (steps[broken]["result"], steps[broken]["unit_result"]) == ("failed", "exit-code")
+    assert steps[broken]["job_result"] == "failed"
 
 
 def test_a_job_systemd_refuses_fails_its_step_and_the_group_goes_on(
     bed: TestBed, unit_name: str
 ) -> None:
-    refusing, good = f"{unit_name}-refusing.service", f"{unit_name}-good.service"
-    bed.install_unit(
-        refusing, "[Unit]\nRefuseManualStart=yes\n" + notify_service(0.0), reload=False
-    )
-    bed.install_unit(good, notify_service(0.0), reload=False)
-    bed.systemctl("daemon-reload")
-    bed.systemctl("start", good)
-    before = invocation(bed, good)
-    app = make_app(
-        bed,
-        unit_name,
-        f"actions:\n  both: {{units: [{refusing}, {good}]}}\n"
-        "rules:\n  - {pattern: '**', actions: [both]}\n",
-    )
-    code, report = apply_json(bed, app, "x")
-    jsonschema.validate(report, SCHEMA)
-    assert code == 1
-    steps = {s["unit"]: s for s in report["steps"]}
+    refusing = f"{unit_name}-refusing.service"
+    refuses = "[Unit]\nRefuseManualStart=yes\n" + notify_service(0.0)
+    steps = with_a_good_neighbour(bed, unit_name, refusing, refuses)
     refused = steps[refusing]
     assert refused["result"] == "failed" and refused["job_result"] is None  # no job at all
-    assert "may be requested by dependency only" in refused["detail"], refused
-    assert steps[good]["result"] == "restarted"
-    assert invocation(bed, good) != before
+    assert "may be requested by dependency only" in str(refused["detail"]), refused
     logged = bed.journal(
         f"MESSAGE_ID={EVENTS['unit-job-failed'].message_id}", f"SMARTRESTART_UNIT={refusing}"
     )
     assert "may be requested by dependency only" in logged
-    bed.systemctl("stop", good)
 
 
 def test_a_run_command_outlasting_the_timeout_is_reported_and_keeps_running(
