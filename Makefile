@@ -10,8 +10,9 @@ PY     := $(VENV)/bin/python
 PYTHON_PATH := $(shell command -v $(PYTHON))
 SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
 	gcc pkg-config libsystemd-dev
-# What the systemd test beds and building the Debian package need.
-EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
+# What the systemd test beds, building the Debian package and drawing graphs need.
+# dbus-user-session: the Debian 12 bed (the host's /usr) runs a lingering user's manager.
+EXTRA_PACKAGES := dbus dbus-user-session systemd-container debootstrap git man-db graphviz \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
 .PHONY: example test setup system-deps lint unit integration bench bed deb clean
@@ -77,7 +78,7 @@ integration: setup
 
 # import_graph and grimp_agreement fetch their trees (PyPI wheels) into
 # $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
-# apply_restarts boots test beds (root).
+# apply_restarts, status_units and watch_latency boot test beds (root).
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
@@ -85,7 +86,10 @@ bench: setup
 	$(PY) bench/import_graph.py
 	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
+	$(PY) bench/status_units.py
 	$(PY) bench/notify_send.py
+	$(PY) bench/exec_idle.py
+	$(PY) bench/watch_latency.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.

@@ -61,6 +61,11 @@ DEBIAN13_PACKAGES = (
     "python3-sdnotify",
     "procps",
     "iproute2",
+    # A user manager with its own bus, for `--user` (smartrestart watch, apply,
+    # generate against `systemctl --user` units of a lingering user), and
+    # Debian's watchfiles (0.24) for `smartrestart watch`.
+    "dbus-user-session",
+    "python3-watchfiles",
     # Debian's own server units, for tests on units nobody here wrote: an alias
     # (sshd.service -> ssh.service), a reloadable daemon (nginx), a template
     # instance under a oneshot umbrella (postgresql@17-main.service), cron.

@@ -395,3 +395,24 @@ def test_a_run_command_killed_by_a_signal_says_which() -> None:
         "signal",
     )
     assert fake.calls_of("reset_failed") == [result.run_unit]  # collected, not left failed
+
+
+def test_every_entry_of_one_apply_carries_its_deploy_id() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("api.service", need_daemon_reload=True))
+    plan = plan_of(
+        Action("restart_api", HERE, units=("api.service",)),
+        Action("migrate", HERE, order=10, run=("true",)),
+    )
+    journal = Journal()
+    options = ApplyOptions(deploy_id="0123456789abcdef")
+    Executor(fake, options, journal).run(plan)
+    assert journal.kinds() == ["daemon-reloaded", "run-done", "unit-job-done"]
+    assert {fields["SMARTRESTART_DEPLOY"] for _, _, fields in journal.entries} == {
+        "0123456789abcdef"
+    }
+
+
+def test_each_apply_gets_its_own_deploy_id() -> None:
+    assert ApplyOptions().deploy_id != ApplyOptions().deploy_id
+    assert len(ApplyOptions().deploy_id) == 16

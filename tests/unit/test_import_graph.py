@@ -432,8 +432,10 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     raw = path.read_bytes()
     assert raw[:4] == graph_cache.MAGIC
     size = int.from_bytes(raw[4:12], "little")
-    assert zlib.crc32(raw[16 : 16 + size]) == int.from_bytes(raw[12:16], "little")
-    header, deps = marshal.loads(raw[16 : 16 + size]), raw[16 + size :]
+    start = 20 + int.from_bytes(raw[16:20], "little")
+    assert raw[20:start] == os.fsencode(tmp_path / "src")
+    assert zlib.crc32(raw[start : start + size]) == int.from_bytes(raw[12:16], "little")
+    header, deps = marshal.loads(raw[start : start + size]), raw[start + size :]
     names, flat, bounds = header["indexes"]["runtime"]
     names = names.split("\0")
     assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
@@ -441,10 +443,11 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     def written(changed: Mapping[str, object], deps_blob: bytes = deps) -> None:
         """A header with a valid checksum: what a foreign writer could produce."""
         blob = marshal.dumps({**header, **changed})
-        crc = zlib.crc32(blob).to_bytes(4, "little")
-        path.write_bytes(
-            graph_cache.MAGIC + len(blob).to_bytes(8, "little") + crc + blob + deps_blob
-        )
+        root = str(tmp_path / "src")
+        path.write_bytes(graph_cache._framed(graph_cache.MAGIC, blob, root) + deps_blob)
+
+    written({})  # as written by smartrestart: used as it is
+    assert graph_of(tmp_path / "src", cache=cache).stats.from_cache == 3
 
     def rebuilt_and_said_so(variant: object) -> None:
         graph = graph_of(tmp_path / "src", cache=cache)
@@ -470,7 +473,7 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     # Any byte changed in the header: the checksum says so.
     graph_of(tmp_path / "src", cache=cache)
     flipped = bytearray(path.read_bytes())
-    flipped[40] ^= 0xFF
+    flipped[start + 10] ^= 0xFF
     path.write_bytes(bytes(flipped))
     rebuilt_and_said_so("a flipped byte")
     # A file cut short, or not a cache at all.
@@ -478,6 +481,10 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     rebuilt_and_said_so("cut short")
     path.write_bytes(b"#!/bin/sh\n")
     rebuilt_and_said_so("not a cache")
+    # Another version's framing: rebuilt without a word.
+    path.write_bytes(b"SRIG" + bytes(40))
+    graph = graph_of(tmp_path / "src", cache=cache)
+    assert (graph.stats.scanned, graph.notes) == (3, [])
 
 
 def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
@@ -501,7 +508,7 @@ def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
     good = delta.read_bytes()
     # A delta written for another cache file (an older token): ignored, file rescanned.
     stale = bytearray(good)
-    stale_header = marshal.loads(bytes(stale[16:]))
+    stale_header = marshal.loads(bytes(stale[20:]))
     stale_header["token"] = b"elsewhere"
     blob = marshal.dumps(stale_header)
     delta.write_bytes(graph_cache._framed(graph_cache.DELTA_MAGIC, blob))
@@ -662,3 +669,37 @@ def test_a_cached_graph_always_equals_one_built_afresh(
         assert not cached.notes, cached.notes
         reused += cached.stats.from_cache
     assert reused, "the cache was never used"
+
+
+def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Path) -> None:
+    """current -> releases/N: every release is a root; the directory must not grow forever."""
+    import shutil
+
+    from smartrestart.importgraph import cache as graph_cache
+
+    cache = tmp_path / "cache"
+    releases = [tmp_path / "releases" / str(n) for n in (1, 2, 3)]
+    for release in releases[:2]:
+        write_tree(release, {"app/__init__.py": "", "app/main.py": "import app\n"})
+        graph_of(release, cache=cache)
+    first, second = (graph_cache.cache_file(cache, str(r)) for r in releases[:2])
+    assert graph_cache.root_of(first) == str(releases[0])
+    old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
+    (cache / "graph-orphan-00000000.cache.delta").write_bytes(b"")
+    (cache / ".graph-x-00000000.cache.abc.tmp").write_bytes(b"")
+    os.utime(cache / ".graph-x-00000000.cache.abc.tmp", (old, old))
+    (cache / "graph-old-format-00000000.cache").write_bytes(b"SRIG" + bytes(30))
+    (cache / "graph-old-format-11111111.cache").write_bytes(b"SRIG" + bytes(30))
+    os.utime(cache / "graph-old-format-11111111.cache", (old, old))
+    (cache / "notes.txt").write_text("not ours\n")
+    shutil.rmtree(releases[0])
+    write_tree(releases[2], {"app/__init__.py": ""})
+    graph_of(releases[2], cache=cache)  # a new root: its cache is written whole
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [
+            second.name,
+            graph_cache.cache_file(cache, str(releases[2])).name,
+            "graph-old-format-00000000.cache",  # another version's, recently used
+            "notes.txt",
+        ]
+    )

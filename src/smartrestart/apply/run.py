@@ -28,6 +28,7 @@ class ApplyRequest(NamedTuple):
     keep_going: bool = False
     wait_lock: float = 0.0
     lock_file: Path | None = None
+    user: bool = False  # the calling user's own manager (systemctl --user)
 
 
 class ApplyOutcome(NamedTuple):
@@ -91,7 +92,10 @@ def _act(
         timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
     )
     actions = decided.decision.action_names
-    with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+    with (
+        HostLock(request.lock_file, request.wait_lock),
+        systemd.connect(user=request.user) as manager,
+    ):
         log_event(
             "apply-started",
             f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
@@ -99,7 +103,7 @@ def _act(
                 "SMARTRESTART_ACTIONS": " ".join(actions),
                 "SMARTRESTART_UNITS": " ".join(plan.units),
                 "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
-                "SMARTRESTART_RUN_ID": options.run_id,
+                "SMARTRESTART_DEPLOY": options.deploy_id,
             },
         )
         started = time.monotonic()
@@ -112,6 +116,7 @@ def _act(
                 daemon_reloaded=execution.daemon_reloaded,
                 timing=execution.timing,
                 error=execution.error,
+                deploy_id=options.deploy_id,
             )
         finally:
             # "refused": the executor raised, which it does only before anything acted.
@@ -123,7 +128,7 @@ def _act(
                 {
                     "SMARTRESTART_RESULT": result,
                     "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_RUN_ID": options.run_id,
+                    "SMARTRESTART_DEPLOY": options.deploy_id,
                     "SMARTRESTART_UNITS": " ".join(plan.units),
                     "SMARTRESTART_ERROR": error,
                 },

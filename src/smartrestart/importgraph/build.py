@@ -50,13 +50,16 @@ def build_graph(
     stats = BuildStats()
     unreadable: dict[str, str] = {}
     notes: list[str] = []
+    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
     if cache_dir is not None:
-        reason = graph_cache.untrusted(cache_dir)
+        mine = [graph_cache.cache_file(cache_dir, str(root.path)) for root in roots]
+        reason = graph_cache.untrusted(
+            cache_dir, [*mine, *(graph_cache.delta_file(path) for path in mine)]
+        )
         if reason:
             notes.append(f"import cache {cache_dir} not used (rebuilt in memory): {reason}")
             cache_dir = None
     mode = ALL if include_type_checking else RUNTIME
-    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
     parts: list[RootGraph] = []
     for number, root in enumerate(roots):
         # A root inside an earlier one leaves the earlier one's files to it.
@@ -147,7 +150,7 @@ class _RootBuild:
             fresh.indexes = {**fresh.indexes, self.mode: index}
             changed = True
         if cache_path is not None and changed:
-            graph_cache.store(cache_path, fresh)
+            graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
     def _is_claimed(self, path: str) -> bool:

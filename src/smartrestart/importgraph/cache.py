@@ -55,10 +55,20 @@ if TYPE_CHECKING:
 
 # Bump when the scanner reads any file differently, so old caches are not reused.
 SCANNER_EPOCH = 4
-CACHE_FORMAT = (7, SCANNER_EPOCH, sys.version_info[:2])
-MAGIC = b"SRIG"
-DELTA_MAGIC = b"SRID"
-PREFIX_BYTES = 16  # magic, header length (8 bytes), CRC-32 of the header (4 bytes)
+CACHE_FORMAT = (8, SCANNER_EPOCH, sys.version_info[:2])
+# The magic names the framing too: another framing is another version's file,
+# rebuilt without a word, not a damaged one.
+MAGIC = b"SRG8"
+DELTA_MAGIC = b"SRD8"
+OUR_FILES = b"SR"
+# Magic, header length (8 bytes), CRC-32 of the header (4 bytes), length of
+# the root path that follows (4 bytes; 0 in a delta), then the header.
+PREFIX_BYTES = 20
+MAX_ROOT_BYTES = 4096
+# Caches of another format (another version, another Python) are removed when
+# nothing has written them for this long; temporary files of an interrupted write sooner.
+STALE_FOREIGN_SECONDS = 30 * 86400
+STALE_TEMPORARY_SECONDS = 86400
 MAX_CACHE_BYTES = 1024 * 1024 * 1024
 MAX_DELTA_BYTES = 64 * 1024 * 1024
 ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
@@ -307,11 +317,13 @@ def delta_file(path: Path) -> Path:
     return path.with_name(path.name + ".delta")
 
 
-def untrusted(cache_dir: Path) -> str | None:
+def untrusted(cache_dir: Path, files: Iterable[Path] = ()) -> str | None:
     """Why the cache under ``cache_dir`` must not be used, or None.
 
     Only root and this process's own user may be able to write the directory,
-    the directories above it, and the cache files in it.
+    the directories above it, and ``files``, the ones this run would read
+    (others in the directory are never read, so never checked: a shared cache
+    directory of hundreds of roots costs nothing here).
     """
     from smartrestart.trust import TrustPolicy, untrusted_directory, untrusted_reason
 
@@ -320,11 +332,12 @@ def untrusted(cache_dir: Path) -> str | None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent  # not made yet: where it would be made must be ours
     reason = untrusted_directory(existing, mine)
-    if reason is None and cache_dir.is_dir():
-        for entry in cache_dir.iterdir():
-            problem = untrusted_reason(entry, mine)
-            if problem:
-                return f"{entry}: {problem}"
+    if reason is None:
+        for path in files:
+            if os.path.lexists(path):
+                problem = untrusted_reason(path, mine)
+                if problem:
+                    return f"{path}: {problem}"
     return reason
 
 
@@ -344,19 +357,26 @@ def _open_regular(path: Path, limit: int) -> tuple[int, int]:
     return fd, info.st_size
 
 
+class OtherVersion(Exception):
+    """A cache file another version of smartrestart wrote: rebuilt, nothing to report."""
+
+
 def _read_header(fd: int, size: int, magic: bytes) -> tuple[Any, int]:
     """The header's data, and where the file's next part starts."""
     prefix = os.pread(fd, PREFIX_BYTES, 0)
+    if prefix[:4] != magic and prefix[:2] == OUR_FILES and len(prefix) == PREFIX_BYTES:
+        raise OtherVersion
     if len(prefix) != PREFIX_BYTES or prefix[:4] != magic:
         raise DamagedCache("not a cache file of smartrestart")
     length = int.from_bytes(prefix[4:12], "little")
-    if length > size - PREFIX_BYTES:
+    start = PREFIX_BYTES + int.from_bytes(prefix[16:20], "little")
+    if start - PREFIX_BYTES > MAX_ROOT_BYTES or length > size - start:
         raise DamagedCache("cache file cut short")
-    header = os.pread(fd, length, PREFIX_BYTES)
+    header = os.pread(fd, length, start)
     if len(header) != length or zlib.crc32(header) != int.from_bytes(prefix[12:16], "little"):
         raise DamagedCache("checksum mismatch")
     try:
-        return marshal.loads(header), PREFIX_BYTES + length
+        return marshal.loads(header), start + length
     except (EOFError, ValueError, TypeError) as exc:
         raise DamagedCache(str(exc)) from None
 
@@ -381,6 +401,9 @@ def load(path: Path, layout: tuple[str, ...]) -> RootCache:
             os.close(fd)
             return RootCache(layout)
         cache = _from_header(header, fd, start, size)
+    except OtherVersion:
+        os.close(fd)
+        return RootCache(layout)
     except (DamagedCache, KeyError, TypeError, ValueError) as exc:
         os.close(fd)
         return _damaged(layout, str(exc) or type(exc).__name__)
@@ -447,6 +470,8 @@ def _apply_delta(cache: RootCache, path: Path) -> None:
         return
     try:
         delta, _ = _read_header(fd, size, DELTA_MAGIC)
+    except OtherVersion:
+        return
     finally:
         os.close(fd)
     if not isinstance(delta, dict) or delta.get("token") != cache.token:
@@ -492,13 +517,18 @@ def _apply_delta(cache: RootCache, path: Path) -> None:
 # -- writing -----------------------------------------------------------------
 
 
-def store(path: Path, cache: RootCache) -> bool:
-    """Write the cache, as a delta when that is enough; False when it cannot be written."""
+def store(path: Path, cache: RootCache, root: str) -> bool:
+    """Write the cache of ``root``, as a delta when that is enough; False when it cannot be written.
+
+    Writing a whole cache (a new root, or many changes) also prunes the
+    directory: see :func:`prune`.
+    """
     try:
         if _delta_is_enough(cache):
             _store_delta(path, cache)
         else:
-            _store_whole(path, cache)
+            _store_whole(path, cache, root)
+            prune(path.parent)
     except (OSError, DamagedCache):
         return False
     return True
@@ -508,12 +538,15 @@ def _delta_is_enough(cache: RootCache) -> bool:
     return bool(cache.token) and len(cache.delta) <= delta_limit(len(cache.files))
 
 
-def _framed(magic: bytes, header: bytes) -> bytes:
+def _framed(magic: bytes, header: bytes, root: str = "") -> bytes:
+    encoded = os.fsencode(root)
     return b"".join(
         (
             magic,
             len(header).to_bytes(8, "little"),
             zlib.crc32(header).to_bytes(4, "little"),
+            len(encoded).to_bytes(4, "little"),
+            encoded,
             header,
         )
     )
@@ -550,7 +583,7 @@ def _store_delta(path: Path, cache: RootCache) -> None:
     _write(delta_file(path), _framed(DELTA_MAGIC, marshal.dumps(delta)))
 
 
-def _store_whole(path: Path, cache: RootCache) -> None:
+def _store_whole(path: Path, cache: RootCache, root: str) -> None:
     packed = cache.packed_dependencies()
     offsets = array("q", [0])
     total = 0
@@ -574,6 +607,70 @@ def _store_whole(path: Path, cache: RootCache) -> None:
         "indexes": {mode: index.packed() for mode, index in cache.indexes.items()},
         "offsets": offsets.tobytes(),
     }
-    _write(path, b"".join((_framed(MAGIC, marshal.dumps(fields)), *packed)))
+    _write(path, b"".join((_framed(MAGIC, marshal.dumps(fields), root), *packed)))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(delta_file(path))
+
+
+def root_of(path: Path) -> str | None:
+    """The source root a cache file was written for; None when it is not one of ours."""
+    try:
+        fd, size = _open_regular(path, MAX_CACHE_BYTES)
+    except (OSError, DamagedCache):
+        return None
+    try:
+        prefix = os.pread(fd, PREFIX_BYTES, 0)
+        if len(prefix) != PREFIX_BYTES or prefix[:4] != MAGIC:
+            return None
+        length = int.from_bytes(prefix[16:20], "little")
+        if not 0 < length <= min(MAX_ROOT_BYTES, size - PREFIX_BYTES):
+            return None
+        return os.fsdecode(os.pread(fd, length, PREFIX_BYTES))
+    finally:
+        os.close(fd)
+
+
+def prune(cache_dir: Path) -> list[str]:
+    """Remove what no run will read again; the names removed.
+
+    One cache per root: with releases deployed side by side (``current ->
+    releases/N``), every release is a root of its own, and without this the
+    directory would grow by a cache per deploy. Removed: caches whose root no
+    longer exists, deltas without their cache, caches of another format
+    untouched for :data:`STALE_FOREIGN_SECONDS`, temporary files of an
+    interrupted write after :data:`STALE_TEMPORARY_SECONDS`.
+    """
+    import time
+
+    try:
+        names = os.listdir(cache_dir)
+    except OSError:
+        return []
+    present = set(names)
+    now = time.time()
+    removed: list[str] = []
+    for name in names:
+        path = cache_dir / name
+        try:
+            if name.startswith("graph-") and name.endswith(".cache"):
+                root = root_of(path)
+                if root is not None:
+                    stale = not os.path.isdir(root)
+                else:
+                    stale = now - os.lstat(path).st_mtime > STALE_FOREIGN_SECONDS
+            elif name.startswith("graph-") and name.endswith(".cache.delta"):
+                stale = name.removesuffix(".delta") not in present
+            elif name.startswith(".graph-") and name.endswith(".tmp"):
+                stale = now - os.lstat(path).st_mtime > STALE_TEMPORARY_SECONDS
+            else:
+                continue
+            if stale:
+                os.unlink(path)
+                removed.append(name)
+                if name.endswith(".cache") and name + ".delta" in present:
+                    os.unlink(delta_file(path))
+                    removed.append(name + ".delta")
+                    present.discard(name + ".delta")
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: never an error
+    return removed
