@@ -118,8 +118,6 @@ def write_file(
     """:func:`write_in` for a path: opens its directory safely first."""
     dir_fd = open_directory(path.parent, create=create_dirs, mode=dir_mode)
     try:
-        return write_in(
-            dir_fd, path.name, content, mode=mode, durable=durable, compare=compare
-        )
+        return write_in(dir_fd, path.name, content, mode=mode, durable=durable, compare=compare)
     finally:
         os.close(dir_fd)

@@ -8,7 +8,6 @@ project's 0.15); on debian13 on trixie's packages.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.journal.events import EVENTS
+from tests.skippolicy import in_ci
 from tests.testbed import CACHE_BASE, PROJECT, TestBed
 
 DEPENDENCIES = ("python3-click", "python3-yaml", "python3-pystemd", "python3-sdnotify")
@@ -23,7 +23,7 @@ BUILD_TOOLS = ("dpkg-buildpackage", "dh", "pybuild")
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if in_ci():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
 
@@ -130,3 +130,15 @@ def test_package_runs_on_debians_own_modules(
     escalated = bed.journal(message_id, "-x")
     assert f"escalating: stop {target}" in escalated
     assert "as an OTP supervisor" in escalated  # the catalog the package installed explains it
+
+    # status reads both units through pystemd as Debian ships it (0.11 on debian12).
+    shown = bed.run(
+        "/usr/bin/smartrestart", "status", "--json", "--config-root", "/none",
+        unit, f"{unit_name}-fatal.service", cwd=app, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 3, shown.stderr  # the fatal one is not active
+    restarted, fatal = json.loads(shown.stdout)["units"]
+    assert restarted["invocation_id"] == bed.show(unit, "InvocationID")["InvocationID"]
+    assert restarted["last_restart"]["cause"] == "deploy"
+    assert restarted["last_deploy"]["deploy_id"] == report["deploy_id"]
+    assert (fatal["active_state"], fatal["budget"]["intensity"]) == ("failed", 4)

@@ -109,7 +109,7 @@ def plan_of(*actions: Action, changed: tuple[str, ...] = ("a.py", "b.py")) -> Pl
 
 def execute(fake: TimedFake, plan: Plan, **options: object) -> tuple[Execution, Journal]:
     journal = Journal()
-    chosen = ApplyOptions(timeout=5.0, working_directory="/srv", run_id="r1")
+    chosen = ApplyOptions(timeout=5.0, working_directory="/srv", deploy_id="r1")
     for name, value in options.items():
         setattr(chosen, name, value)
     return Executor(fake, chosen, journal, clock=fake.clock).run(plan), journal
@@ -123,7 +123,7 @@ def unit_fields(
         "SMARTRESTART_RESULT": result,
         "SMARTRESTART_TRIGGER": "a.py b.py",
         "SMARTRESTART_DURATION_USEC": usec,
-        "SMARTRESTART_RUN_ID": "r1",
+        "SMARTRESTART_DEPLOY": "r1",
         "SMARTRESTART_ORDER": order,
         "SMARTRESTART_UNIT": unit,
         "SMARTRESTART_MODE": mode,
@@ -136,7 +136,7 @@ def run_fields(action: str, command: str, order: int, result: str, usec: int) ->
         "SMARTRESTART_RESULT": result,
         "SMARTRESTART_TRIGGER": "a.py b.py",
         "SMARTRESTART_DURATION_USEC": usec,
-        "SMARTRESTART_RUN_ID": "r1",
+        "SMARTRESTART_DEPLOY": "r1",
         "SMARTRESTART_ORDER": order,
         "SMARTRESTART_UNIT": f"smartrestart-run-{action}-abababab.service",
         "SMARTRESTART_COMMAND": command,
@@ -280,7 +280,7 @@ def test_every_step_is_recorded_with_its_order_detail_and_duration() -> None:
     assert fake.transient["smartrestart-run-migrate-abababab.service"] == (
         "smartrestart action migrate",
         "/srv",
-        ("SMARTRESTART_ACTION=migrate", "SMARTRESTART_RUN_ID=r1"),
+        ("SMARTRESTART_ACTION=migrate", "SMARTRESTART_DEPLOY=r1"),
     )
     assert fake.timeouts == [5.0, 5.0]
     assert fake.calls_of("can_reload") == []  # a restart covers the reload-or-restart
@@ -320,7 +320,7 @@ def test_a_daemon_reload_is_recorded_and_logged_with_the_changed_units() -> None
     assert journal.entries[0] == (
         "daemon-reloaded",
         "reloaded systemd: a.service, b.service changed on disk",
-        {"SMARTRESTART_UNIT": "a.service b.service", "SMARTRESTART_RUN_ID": "r1"},
+        {"SMARTRESTART_UNIT": "a.service b.service", "SMARTRESTART_DEPLOY": "r1"},
     )
 
 

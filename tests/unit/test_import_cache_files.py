@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from smartrestart.importgraph import cache as graph_cache
+from smartrestart.importgraph import tables
 from smartrestart.importgraph.build import build_graph
+from smartrestart.importgraph.index import DamagedCache
 from tests.helpers import write_tree
 
 
@@ -55,15 +57,15 @@ def test_a_cache_directory_not_made_yet_is_judged_by_where_it_would_be_made(
 
 
 def test_store_says_whether_the_cache_could_be_written(tmp_path: Path) -> None:
-    cache = graph_cache.RootCache(("",))
-    assert graph_cache.store(tmp_path / "c/graph.cache", cache) is True
+    cache = tables.RootCache(("",))
+    assert graph_cache.store(tmp_path / "c/graph.cache", cache, "/srv") is True
     (tmp_path / "file").write_text("")
-    assert graph_cache.store(tmp_path / "file/graph.cache", cache) is False
+    assert graph_cache.store(tmp_path / "file/graph.cache", cache, "/srv") is False
 
 
 def test_no_dependency_lists_where_none_were_read_or_scanned() -> None:
-    with pytest.raises(graph_cache.DamagedCache) as caught:
-        graph_cache.RootCache(("",)).dependencies_of(0)
+    with pytest.raises(DamagedCache) as caught:
+        tables.RootCache(("",)).dependencies_of(0)
     assert str(caught.value) == "no dependency lists for file 0"
 
 
@@ -71,8 +73,8 @@ def test_dependency_lists_of_the_wrong_type_are_damaged() -> None:
     import marshal
 
     for wrong in ((["os"], ()), ((), ["os"]), ("os", "sys")):
-        with pytest.raises(graph_cache.DamagedCache) as caught:
-            graph_cache.unpacked_dependencies(marshal.dumps(wrong))
+        with pytest.raises(DamagedCache) as caught:
+            tables.unpacked_dependencies(marshal.dumps(wrong))
         assert str(caught.value) == "damaged dependency lists"
 
 

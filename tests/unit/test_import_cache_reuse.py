@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
-from smartrestart.importgraph import build
+from smartrestart.importgraph import build, cachefile
 from smartrestart.importgraph import cache as graph_cache
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.graph import ImportGraph
+from smartrestart.importgraph.index import DamagedCache
+from smartrestart.importgraph.tables import RootCache
+from smartrestart.importgraph.walk import walk_python_files
 from tests.helpers import write_tree
 
 TREE = {
@@ -42,7 +45,7 @@ class Tree:
         self.layout: tuple[str, ...] = ()  # as the cache file records it, once there is one
         self.clock = time.time() - 3600
         self.walks = 0
-        walk = build.walk_python_files
+        walk = walk_python_files
 
         def counted(*args: Any) -> Any:
             self.walks += 1
@@ -73,7 +76,7 @@ def importers(graph: ImportGraph, root: Path) -> dict[str, list[str]]:
     return {m: sorted(files[i] for i in at) for m, at in part.index.to_dict().items()}
 
 
-EDITS: dict[str, Callable[[Path], None]] = {
+EDITS: dict[str, Callable[[Path], object]] = {
     "rewritten in place": lambda root: (root / "pkg/a.py").write_text("import os\n"),
     "left unreadable": lambda root: (root / "pkg/a.py").write_text('import os\nx = """\n'),
     "added": lambda root: (root / "pkg/d.py").write_text("import pkg.a\n"),
@@ -123,14 +126,17 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
 def parts(path: Path) -> tuple[dict[str, Any], bytes]:
     raw = path.read_bytes()
     length = int.from_bytes(raw[4:12], "little")
-    return marshal.loads(raw[16 : 16 + length]), raw[16 + length :]
+    start = cachefile.PREFIX_BYTES + int.from_bytes(raw[16:20], "little")  # past the root's name
+    return marshal.loads(raw[start : start + length]), raw[start + length :]
 
 
-def write_framed(path: Path, header: object, rest: bytes = b"", magic: bytes = b"SRIG") -> None:
-    path.write_bytes(graph_cache._framed(magic, marshal.dumps(header)) + rest)
+def write_framed(
+    path: Path, header: Any, rest: bytes = b"", magic: bytes = cachefile.MAGIC
+) -> None:
+    path.write_bytes(cachefile.framed(magic, marshal.dumps(header)) + rest)
 
 
-def loaded(tree: Tree) -> graph_cache.RootCache:
+def loaded(tree: Tree) -> RootCache:
     return graph_cache.load(tree.main_file(), tree.layout)
 
 
@@ -188,12 +194,12 @@ def test_a_cache_that_is_not_one_says_so(tree: Tree, damaged: Callable[..., str]
     path.unlink()
     path.write_bytes(b"#!/bin/sh\n" * 2)
     assert damage(tree) == "not a cache file of smartrestart"
-    good = graph_cache._framed(graph_cache.MAGIC, marshal.dumps({"x": 1}))
+    good = cachefile.framed(cachefile.MAGIC, marshal.dumps({"x": 1}))
     path.write_bytes(good[:-3])
     assert damage(tree) == "cache file cut short"
     path.write_bytes(good[:-3] + b"zzz")
     assert damage(tree) == "checksum mismatch"
-    path.write_bytes(graph_cache._framed(graph_cache.MAGIC, b"\xff"))
+    path.write_bytes(cachefile.framed(cachefile.MAGIC, b"\xff"))
     assert damage(tree) == "bad marshal data (unknown type code)"
 
 
@@ -215,11 +221,11 @@ def test_packed_dependency_lists_are_checked_before_use(
     whole = loaded(tree)
     assert whole.packed_dependencies() == whole._packed.all_raw()  # type: ignore[union-attr]
     rewrite(rest=deps[:-1])
-    with pytest.raises(graph_cache.DamagedCache) as caught:
+    with pytest.raises(DamagedCache) as caught:
         loaded(tree).packed_dependencies()
     assert str(caught.value) == "damaged dependency offsets"
     rewrite(rest=b"\0" * len(deps))
-    with pytest.raises(graph_cache.DamagedCache) as caught:
+    with pytest.raises(DamagedCache) as caught:
         loaded(tree).dependencies_of(0)
     assert str(caught.value) == "damaged dependency lists: bad marshal data (unknown type code)"
     offsets = array("q", header["offsets"])
@@ -229,7 +235,7 @@ def test_packed_dependency_lists_are_checked_before_use(
         (array("q", [0, 5, 2, *offsets[3:]]), "damaged dependency offsets"),
     ]:
         rewrite({"offsets": changed.tobytes()})
-        with pytest.raises(graph_cache.DamagedCache) as caught:
+        with pytest.raises(DamagedCache) as caught:
             loaded(tree).packed_dependencies()
         assert str(caught.value) == why
     # Cut short after it was opened (no writer of ours does that): the reads notice.
@@ -237,7 +243,7 @@ def test_packed_dependency_lists_are_checked_before_use(
     opened = loaded(tree)
     os.truncate(tree.main_file(), tree.main_file().stat().st_size - 1)
     for read in (opened.packed_dependencies, lambda: opened.dependencies_of(len(opened.files) - 1)):
-        with pytest.raises(graph_cache.DamagedCache) as caught:
+        with pytest.raises(DamagedCache) as caught:
             read()
         assert str(caught.value) == "cache file cut short"
 
@@ -254,7 +260,7 @@ def test_a_damaged_delta_says_what_is_wrong(tree: Tree) -> None:
     names, mtimes, blob, complete = delta["listings"]
 
     def damaged_by(**changed: Any) -> str:
-        write_framed(delta_path, {**delta, **changed}, magic=graph_cache.DELTA_MAGIC)
+        write_framed(delta_path, {**delta, **changed}, magic=cachefile.DELTA_MAGIC)
         cache = loaded(tree)
         assert (cache.layout, cache.files) == (tree.layout, [])
         return cache.damaged

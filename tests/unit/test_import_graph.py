@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smartrestart.importgraph import cachefile
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.graph import ImportGraph
 from tests.helpers import write_tree
@@ -416,8 +418,6 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     import zlib
     from array import array
 
-    from smartrestart.importgraph import cache as graph_cache
-
     write_tree(
         tmp_path / "src",
         {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"},
@@ -429,10 +429,12 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     graph_of(tmp_path / "src", cache=cache)
     (path,) = cache.iterdir()
     raw = path.read_bytes()
-    assert raw[:4] == graph_cache.MAGIC
+    assert raw[:4] == cachefile.MAGIC
     size = int.from_bytes(raw[4:12], "little")
-    assert zlib.crc32(raw[16 : 16 + size]) == int.from_bytes(raw[12:16], "little")
-    header, deps = marshal.loads(raw[16 : 16 + size]), raw[16 + size :]
+    start = 20 + int.from_bytes(raw[16:20], "little")
+    assert raw[20:start] == os.fsencode(tmp_path / "src")
+    assert zlib.crc32(raw[start : start + size]) == int.from_bytes(raw[12:16], "little")
+    header, deps = marshal.loads(raw[start : start + size]), raw[start + size :]
     names, flat, bounds = header["indexes"]["runtime"]
     names = names.split("\0")
     assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
@@ -440,10 +442,11 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     def written(changed: Mapping[str, object], deps_blob: bytes = deps) -> None:
         """A header with a valid checksum: what a foreign writer could produce."""
         blob = marshal.dumps({**header, **changed})
-        crc = zlib.crc32(blob).to_bytes(4, "little")
-        path.write_bytes(
-            graph_cache.MAGIC + len(blob).to_bytes(8, "little") + crc + blob + deps_blob
-        )
+        root = str(tmp_path / "src")
+        path.write_bytes(cachefile.framed(cachefile.MAGIC, blob, root) + deps_blob)
+
+    written({})  # as written by smartrestart: used as it is
+    assert graph_of(tmp_path / "src", cache=cache).stats.from_cache == 3
 
     def rebuilt_and_said_so(variant: object) -> None:
         graph = graph_of(tmp_path / "src", cache=cache)
@@ -468,15 +471,19 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     rebuilt_and_said_so("garbage dependency lists")
     # Any byte changed in the header: the checksum says so.
     graph_of(tmp_path / "src", cache=cache)
-    raw = bytearray(path.read_bytes())
-    raw[40] ^= 0xFF
-    path.write_bytes(bytes(raw))
+    flipped = bytearray(path.read_bytes())
+    flipped[start + 10] ^= 0xFF
+    path.write_bytes(bytes(flipped))
     rebuilt_and_said_so("a flipped byte")
     # A file cut short, or not a cache at all.
     path.write_bytes(path.read_bytes()[:30])
     rebuilt_and_said_so("cut short")
     path.write_bytes(b"#!/bin/sh\n")
     rebuilt_and_said_so("not a cache")
+    # Another version's framing: rebuilt without a word.
+    path.write_bytes(b"SRIG" + bytes(40))
+    graph = graph_of(tmp_path / "src", cache=cache)
+    assert (graph.stats.scanned, graph.notes) == (3, [])
 
 
 def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
@@ -500,10 +507,10 @@ def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
     good = delta.read_bytes()
     # A delta written for another cache file (an older token): ignored, file rescanned.
     stale = bytearray(good)
-    stale_header = graph_cache.marshal.loads(bytes(stale[16:]))
+    stale_header = marshal.loads(bytes(stale[20:]))
     stale_header["token"] = b"elsewhere"
-    blob = graph_cache.marshal.dumps(stale_header)
-    delta.write_bytes(graph_cache._framed(graph_cache.DELTA_MAGIC, blob))
+    blob = marshal.dumps(stale_header)
+    delta.write_bytes(cachefile.framed(cachefile.DELTA_MAGIC, blob))
     graph = graph_of(root, cache=cache)
     assert (graph.stats.scanned, added(graph, root, "pkg/a.py")) == (1, set())
     # A damaged one: the whole cache is rebuilt, and the note says so.
@@ -554,10 +561,9 @@ def test_root_caches_under_var_cache_whatever_the_environment(
 
 def test_the_cache_format_follows_the_scanner_version() -> None:
     """A scanner that reads files differently must not reuse old scans (see cache.SCANNER_EPOCH)."""
-    from smartrestart.importgraph import cache as graph_cache
     from smartrestart.importgraph.scanner import SCANNER_VERSION
 
-    assert graph_cache.SCANNER_EPOCH == SCANNER_VERSION
+    assert cachefile.SCANNER_EPOCH == SCANNER_VERSION
 
 
 # -- the cache never changes an answer ---------------------------------------------
@@ -661,3 +667,37 @@ def test_a_cached_graph_always_equals_one_built_afresh(
         assert not cached.notes, cached.notes
         reused += cached.stats.from_cache
     assert reused, "the cache was never used"
+
+
+def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Path) -> None:
+    """current -> releases/N: every release is a root; the directory must not grow forever."""
+    import shutil
+
+    from smartrestart.importgraph import cache as graph_cache
+
+    cache = tmp_path / "cache"
+    releases = [tmp_path / "releases" / str(n) for n in (1, 2, 3)]
+    for release in releases[:2]:
+        write_tree(release, {"app/__init__.py": "", "app/main.py": "import app\n"})
+        graph_of(release, cache=cache)
+    first, second = (graph_cache.cache_file(cache, str(r)) for r in releases[:2])
+    assert cachefile.root_of(first) == str(releases[0])
+    old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
+    (cache / "graph-orphan-00000000.cache.delta").write_bytes(b"")
+    (cache / ".graph-x-00000000.cache.abc.tmp").write_bytes(b"")
+    os.utime(cache / ".graph-x-00000000.cache.abc.tmp", (old, old))
+    (cache / "graph-old-format-00000000.cache").write_bytes(b"SRIG" + bytes(30))
+    (cache / "graph-old-format-11111111.cache").write_bytes(b"SRIG" + bytes(30))
+    os.utime(cache / "graph-old-format-11111111.cache", (old, old))
+    (cache / "notes.txt").write_text("not ours\n")
+    shutil.rmtree(releases[0])
+    write_tree(releases[2], {"app/__init__.py": ""})
+    graph_of(releases[2], cache=cache)  # a new root: its cache is written whole
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [
+            second.name,
+            graph_cache.cache_file(cache, str(releases[2])).name,
+            "graph-old-format-00000000.cache",  # another version's, recently used
+            "notes.txt",
+        ]
+    )

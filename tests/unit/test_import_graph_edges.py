@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from smartrestart.importgraph.build import build_graph
@@ -88,7 +89,7 @@ def settle(root: Path, clock: list[float]) -> None:
 def test_cache_updates_in_a_row_answer_as_a_graph_built_afresh(tmp_path: Path) -> None:
     root, cache, clock = tmp_path / "src", tmp_path / "cache", [time.time() - 3600]
     root.mkdir()
-    steps = [
+    steps: list[Callable[[], object]] = [
         lambda: None,  # an empty tree, cached
         lambda: write_tree(
             root, {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "import pkg.a\n"}

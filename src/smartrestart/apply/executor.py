@@ -55,12 +55,18 @@ METHOD_OF_MODE: dict[Mode, JobMethod] = {
 EventSink = Callable[[str, str, Mapping[str, object]], None]
 
 
+def new_deploy_id() -> str:
+    """16 hex digits, logged as ``SMARTRESTART_DEPLOY=`` in every entry of one apply."""
+    return secrets.token_hex(8)
+
+
 @dataclass
 class ApplyOptions:
     timeout: float = 600.0
     keep_going: bool = False
     working_directory: str = "/"
-    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    # Ties one apply's journal entries together (``smartrestart logs --deploy ID``).
+    deploy_id: str = field(default_factory=new_deploy_id)
 
 
 class Execution(NamedTuple):
@@ -146,7 +152,10 @@ class Executor:
             self.log(
                 "daemon-reloaded",
                 f"reloaded systemd: {', '.join(stale)} changed on disk",
-                {"SMARTRESTART_UNIT": " ".join(stale), "SMARTRESTART_RUN_ID": self.options.run_id},
+                {
+                    "SMARTRESTART_UNIT": " ".join(stale),
+                    "SMARTRESTART_DEPLOY": self.options.deploy_id,
+                },
             )
         self._add_time("check", self.clock() - started)
         # What the check read is what the first group starts from, unless a
@@ -286,7 +295,7 @@ class Executor:
                 user=step.user,
                 environment=(
                     f"SMARTRESTART_ACTION={step.actions[0]}",
-                    f"SMARTRESTART_RUN_ID={self.options.run_id}",
+                    f"SMARTRESTART_DEPLOY={self.options.deploy_id}",
                 ),
             )
             return job, name
@@ -376,7 +385,7 @@ class Executor:
             "SMARTRESTART_RESULT": result.outcome.value,
             "SMARTRESTART_TRIGGER": " ".join(step.trigger),
             "SMARTRESTART_DURATION_USEC": round(result.seconds * 1_000_000),
-            "SMARTRESTART_RUN_ID": self.options.run_id,
+            "SMARTRESTART_DEPLOY": self.options.deploy_id,
             "SMARTRESTART_ORDER": result.order,
         }
         if step.kind is StepKind.RUN:

@@ -36,6 +36,7 @@ def step_json(result: StepResult) -> dict[str, Any]:
 def report_json(report: Report, decision: dict[str, Any]) -> dict[str, Any]:
     return {
         "changed": report.changed,
+        "deploy_id": report.deploy_id,
         "dry_run": report.dry_run,
         "exit_code": int(report.exit_code),
         "error": report.error,
@@ -76,4 +77,6 @@ def render_table(report: Report) -> str:
         lines = ["nothing to do", *lines[len(rows) :]]
     if report.error:
         lines.append(f"apply stopped part-way: {report.error}")
+    if report.deploy_id:
+        lines.append(f"deploy {report.deploy_id}: smartrestart logs --deploy {report.deploy_id}")
     return "\n".join(lines) + "\n"

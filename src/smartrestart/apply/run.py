@@ -28,6 +28,7 @@ class ApplyRequest(NamedTuple):
     keep_going: bool = False
     wait_lock: float = 0.0
     lock_file: Path | None = None
+    user: bool = False  # the calling user's own manager (systemctl --user)
 
 
 class ApplyOutcome(NamedTuple):
@@ -54,19 +55,21 @@ def run_apply(
     else:
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
-            plan, denied = _ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
+            plan, denied = _ask_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
         report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
-def _ask_policy(plan: Plan) -> tuple[Plan, tuple[StepResult, ...]]:
+def _ask_policy(plan: Plan, warn: Callable[[str], None]) -> tuple[Plan, tuple[StepResult, ...]]:
     """The plan without the steps policy-rc.d forbids, and their results."""
-    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
+    from smartrestart.apply.policy import FORBIDDEN, POLICY_HELPER, ask_policy, without
 
-    denied = denied_steps(plan)
+    denied, warnings = ask_policy(plan)
+    for warning in warnings:
+        warn(warning)
     order = {step: group.order for group in plan.groups for step in group.steps}
     results = tuple(
-        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
+        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned {FORBIDDEN}")
         for step in denied
     )
     return without(plan, denied), results
@@ -89,7 +92,10 @@ def _act(
         timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
     )
     actions = decided.decision.action_names
-    with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+    with (
+        HostLock(request.lock_file, request.wait_lock),
+        systemd.connect(user=request.user) as manager,
+    ):
         log_event(
             "apply-started",
             f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
@@ -97,7 +103,7 @@ def _act(
                 "SMARTRESTART_ACTIONS": " ".join(actions),
                 "SMARTRESTART_UNITS": " ".join(plan.units),
                 "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
-                "SMARTRESTART_RUN_ID": options.run_id,
+                "SMARTRESTART_DEPLOY": options.deploy_id,
             },
         )
         started = time.monotonic()
@@ -110,6 +116,7 @@ def _act(
                 daemon_reloaded=execution.daemon_reloaded,
                 timing=execution.timing,
                 error=execution.error,
+                deploy_id=options.deploy_id,
             )
         finally:
             # "refused": the executor raised, which it does only before anything acted.
@@ -121,7 +128,7 @@ def _act(
                 {
                     "SMARTRESTART_RESULT": result,
                     "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_RUN_ID": options.run_id,
+                    "SMARTRESTART_DEPLOY": options.deploy_id,
                     "SMARTRESTART_UNITS": " ".join(plan.units),
                     "SMARTRESTART_ERROR": error,
                 },

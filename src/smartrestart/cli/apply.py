@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import Seconds, decide_inputs
+from smartrestart.cli.options import Seconds, decide_inputs, user_option
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ Exit codes:
     help="The host-wide lock that keeps applies from overlapping. Default: "
     "/run/smartrestart/apply.lock as root, else $XDG_RUNTIME_DIR/smartrestart/apply.lock.",
 )
+@user_option
 def apply_command(
     request: DecideRequest,
     dry_run: bool,
@@ -70,6 +71,7 @@ def apply_command(
     keep_going: bool,
     wait_lock: float,
     lock_file: Path | None,
+    user: bool,
 ) -> None:
     """Decide which actions the changed PATHS need, then act on their units.
 
@@ -92,6 +94,7 @@ def apply_command(
             keep_going=keep_going,
             wait_lock=wait_lock,
             lock_file=lock_file,
+            user=user,
         ),
         sys.stdin.buffer,
         WorkingDirectory.current(),
