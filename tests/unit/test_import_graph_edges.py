@@ -106,3 +106,21 @@ def test_cache_updates_in_a_row_answer_as_a_graph_built_afresh(tmp_path: Path) -
         for name in ("pkg/a.py", "pkg/b.py", "pkg/c.py", "pkg/d.py"):
             assert added(cached, root / name) == added(afresh, root / name), name
         assert cached.notes == []
+
+
+def test_a_root_that_is_a_package_has_no_script_siblings(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "app", {"__init__.py": "", "a.py": "", "b.py": "import a\n"})
+    assert added(graph_of(root), root / "a.py") == set()  # `import a` is app's parent's a
+
+
+def test_an_importer_that_is_a_seed_too_does_not_hide_the_next_importer(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": "", "b.py": "import a\n", "c.py": "import a\n"})
+    graph = graph_of(tmp_path)
+    assert added(graph, tmp_path / "a.py", tmp_path / "b.py") == {str(tmp_path / "c.py")}
+
+
+def test_a_root_whose_name_ends_in_any_letter_keeps_its_paths(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "srcX", {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "import pkg.a\n"}
+    )
+    assert added(graph_of(root), root / "pkg/a.py") == {str(root / "pkg/b.py")}
