@@ -91,6 +91,7 @@ class FakeRustNotify:
 
 
 def test_the_watch_goes_on_by_polling_and_says_so() -> None:
+    FakeRustNotify.calls.clear()  # of this test only, however often the suite runs in one process
     warnings: list[str] = []
     watching: list[bool] = []
     batches = list(
