@@ -376,3 +376,18 @@ def test_units_systemd_cannot_use_are_refused_together_with_what_is_wrong() -> N
         "error.service: unit failed to load: error",
         "check the unit names in the rules (systemctl list-unit-files)",
     )
+
+
+def test_a_unit_without_a_result_is_recorded_without_one() -> None:
+    class NoResult(TimedFake):
+        """A backend that read no Result= (a target has none)."""
+
+        def unit_states(self, names: Sequence[str]) -> dict[str, UnitState]:
+            return {n: s._replace(result=None) for n, s in super().unit_states(names).items()}
+
+    fake = NoResult()
+    fake.add(FakeUnit("app.target"))
+    execution, journal = execute(fake, plan_of(Action("t", HERE, 10, units=("app.target",))))
+    (result,) = execution.results
+    assert (result.outcome, result.unit_result) == (Outcome.RESTARTED, "")
+    assert [f.get("SMARTRESTART_UNIT_RESULT") for _, _, f in journal.entries] == [None]

@@ -3,9 +3,11 @@ cache directory not made yet, and when a change is stored as a delta instead of 
 
 from __future__ import annotations
 
+import marshal
 import os
 import time
 import zlib
+from array import array
 from pathlib import Path
 
 import pytest
@@ -70,8 +72,6 @@ def test_no_dependency_lists_where_none_were_read_or_scanned() -> None:
 
 
 def test_dependency_lists_of_the_wrong_type_are_damaged() -> None:
-    import marshal
-
     for wrong in ((["os"], ()), ((), ["os"]), ("os", "sys")):
         with pytest.raises(DamagedCache) as caught:
             tables.unpacked_dependencies(marshal.dumps(wrong))
@@ -94,3 +94,16 @@ def test_up_to_delta_limit_changed_files_are_a_delta_and_more_rewrite_the_cache(
         build_graph([root], cache_dir=cache)
         deltas = [p.name for p in cache.iterdir() if p.name.endswith(".delta")]
         assert len(deltas) == (1 if len(changed) == 1 else 0), changed
+
+
+def test_offsets_that_run_backwards_or_past_the_entries_are_damaged(tmp_path: Path) -> None:
+    entry = marshal.dumps(((), ()))
+    (tmp_path / "entries").write_bytes(entry * 2)
+    fd = os.open(tmp_path / "entries", os.O_RDONLY)
+    size = 2 * len(entry)
+    packed = tables.PackedDependencies(fd, 0, size, array("q", [0, len(entry), 3, size + 1]))
+    assert packed.entry(0) == ((), ())
+    for position in (1, 2):  # backwards; past the end
+        with pytest.raises(DamagedCache) as caught:
+            packed.raw(position)
+        assert str(caught.value) == "damaged dependency offsets"
