@@ -3,6 +3,7 @@ cache directory not made yet, and when a change is stored as a delta instead of 
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.importgraph import cache as graph_cache
-from smartrestart.importgraph import tables
+from smartrestart.importgraph import cachefile, tables
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.index import DamagedCache
 from tests.helpers import write_tree
@@ -107,3 +108,39 @@ def test_offsets_that_run_backwards_or_past_the_entries_are_damaged(tmp_path: Pa
         with pytest.raises(DamagedCache) as caught:
             packed.raw(position)
         assert str(caught.value) == "damaged dependency offsets"
+
+
+def test_pruning_leaves_what_only_looks_like_ours(tmp_path: Path) -> None:
+    cache, living = tmp_path / "cache", tmp_path / "app"
+    living.mkdir()
+    cache.mkdir()
+    old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
+    foreign = ["mine.cache.delta", "backup.tmp", ".graph-notes"]
+    for name in foreign:
+        (cache / name).write_text("not ours\n")
+        os.utime(cache / name, (old, old))
+    # Another version's cache of a root still there: its framing is not ours to read.
+    other = cache / "graph-app-00000000.cache"
+    other.write_bytes(cachefile.framed(b"SRG7", marshal.dumps({}), str(living)))
+    os.utime(other, (old, old))
+    assert graph_cache.prune(cache) == [other.name]
+    assert sorted(p.name for p in cache.iterdir()) == sorted(foreign)
+
+
+def test_an_empty_cache_is_read_back_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "graph.cache"
+    assert graph_cache.store(path, tables.RootCache(("",)), "/srv") is True
+    back = graph_cache.load(path, ("",))
+    assert (back.damaged, back.files, bool(back.token)) == ("", [], True)
+
+
+def test_a_cache_dropped_closes_its_file(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.py": "", "b.py": "import a\n"})
+    layout = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables.layout
+    (path,) = (tmp_path / "cache").iterdir()
+    gc.collect()
+    before = sorted(Path("/proc/self/fd").iterdir())
+    for _ in range(20):  # each holds the file open for its dependency lists
+        assert graph_cache.load(path, layout).files == ["a.py", "b.py"]
+    gc.collect()
+    assert sorted(Path("/proc/self/fd").iterdir()) == before

@@ -306,3 +306,42 @@ def test_a_delta_carries_each_field_of_the_files_it_changed(tree: Tree) -> None:
             afresh.stats,
         )
         assert [cache.dependencies_of(i) for i in range(len(cache.files))] == afresh.dependencies
+
+
+def test_a_loaded_cache_keeps_its_layout_and_an_edit_in_place_writes_no_listings(
+    tree: Tree,
+) -> None:
+    assert loaded(tree).layout == tree.layout  # stored again as read: the next run reuses it
+    write_tree(tree.root, {"pkg/a.py": "import os\n"})
+    tree.settle()
+    tree.graph()
+    delta, _ = parts(graph_cache.delta_file(tree.main_file()))
+    files = parts(tree.main_file())[0]["files"]
+    assert (list(delta["entries"]), delta["listings"]) == ([files.index("pkg/a.py")], None)
+
+
+def test_a_problem_fixed_after_the_cache_was_written_whole_is_gone_for_good(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: -1)  # written whole
+    write_tree(tree.root, {"pkg/a.py": 'import os\nx = """\n'})
+    tree.settle()
+    assert list(tree.graph().problems) == [str(tree.root / "pkg/a.py")]
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: 64)  # the fix: a delta
+    write_tree(tree.root, {"pkg/a.py": "X = 1\n"})
+    tree.settle()
+    tree.graph()
+    assert graph_cache.delta_file(tree.main_file()).exists()
+    assert (loaded(tree).problems, tree.graph().problems) == ({}, {})
+
+
+def test_a_delta_over_a_delta_that_listed_directories_keeps_their_listings(tree: Tree) -> None:
+    write_tree(tree.root, {"pkg/sub/README": "not python\n"})  # a directory's mtime changes
+    tree.settle()
+    tree.graph()
+    write_tree(tree.root, {"pkg/a.py": "import os\n"})  # then a file in place
+    tree.settle()
+    tree.graph()
+    walks = tree.walks
+    warm = tree.graph()
+    assert (tree.walks, warm.stats.scanned, warm.notes) == (walks, 0, [])

@@ -124,3 +124,13 @@ def test_a_root_whose_name_ends_in_any_letter_keeps_its_paths(tmp_path: Path) ->
         tmp_path / "srcX", {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "import pkg.a\n"}
     )
     assert added(graph_of(root), root / "pkg/a.py") == {str(root / "pkg/b.py")}
+
+
+def test_a_root_with_its_own_module_of_the_name_does_not_hide_the_roots_after_it(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path / "a", {"lib.py": ""})
+    write_tree(tmp_path / "b", {"lib.py": "", "user.py": "import lib\n"})  # b's own lib
+    write_tree(tmp_path / "c", {"user.py": "import lib\n"})
+    graph = graph_of(tmp_path / "a", tmp_path / "b", tmp_path / "c")
+    assert added(graph, tmp_path / "a/lib.py") == {str(tmp_path / "c/user.py")}
