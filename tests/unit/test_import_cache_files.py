@@ -144,3 +144,57 @@ def test_a_cache_dropped_closes_its_file(tmp_path: Path) -> None:
         assert graph_cache.load(path, layout).files == ["a.py", "b.py"]
     gc.collect()
     assert sorted(Path("/proc/self/fd").iterdir()) == before
+
+
+def test_pruning_removes_a_cache_with_its_delta_and_goes_past_what_it_cannot_remove(
+    tmp_path: Path,
+) -> None:
+    gone, cache = tmp_path / "gone", tmp_path / "cache"
+    write_tree(gone, {"a.py": ""})
+    build_graph([gone], cache_dir=cache)
+    (main,) = cache.iterdir()
+    (cache / f"{main.name}.delta").write_bytes(b"")
+    old = time.time() - graph_cache.STALE_TEMPORARY_SECONDS - 60
+    for name in ("graph-a-00000000.cache", "graph-z-00000000.cache"):  # not removable: a directory
+        (cache / name).mkdir()
+        os.utime(cache / name, (old - graph_cache.STALE_FOREIGN_SECONDS,) * 2)
+    (cache / ".graph-old.tmp").write_bytes(b"")
+    os.utime(cache / ".graph-old.tmp", (old, old))
+    (cache / ".graph-writing.tmp").write_bytes(b"")  # another run's write under way
+    (gone / "a.py").unlink()
+    gone.rmdir()
+    assert sorted(graph_cache.prune(cache)) == sorted(
+        [main.name, f"{main.name}.delta", ".graph-old.tmp"]
+    )
+    assert sorted(p.name for p in cache.iterdir()) == [
+        ".graph-writing.tmp",
+        "graph-a-00000000.cache",
+        "graph-z-00000000.cache",
+    ]
+
+
+def test_an_existing_cache_directory_others_can_write_is_untrusted(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    assert graph_cache.untrusted(shared) is None
+    shared.chmod(0o777)
+    reason = graph_cache.untrusted(shared)
+    assert reason is not None and "writable by group or others" in reason
+
+
+def test_a_cache_file_that_is_a_symlink_is_not_read(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.py": "", "b.py": "import a\n"})
+    layout = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables.layout
+    (real,) = (tmp_path / "cache").iterdir()
+    link = tmp_path / "cache/graph-link-00000000.cache"
+    link.symlink_to(real)
+    assert graph_cache.load(real, layout).files == ["a.py", "b.py"]
+    assert (graph_cache.load(link, layout).files, cachefile.root_of(link)) == ([], None)
+
+
+def test_storing_a_file_without_dependency_lists_is_refused() -> None:
+    cache = tables.RootCache(("",))
+    cache.files = ["a.py"]
+    with pytest.raises(DamagedCache) as caught:
+        cache.packed_dependencies()
+    assert str(caught.value) == "no dependency lists for file 0"
