@@ -87,7 +87,7 @@ EDITS: dict[str, Callable[[Path], object]] = {
 }
 
 
-@pytest.mark.parametrize("limit", [1, 64], ids=["whole", "delta"])
+@pytest.mark.parametrize("limit", [0, 64], ids=["whole", "delta"])
 @pytest.mark.parametrize("edit", list(EDITS))
 def test_after_any_edit_the_next_run_scans_lists_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, limit: int
