@@ -198,3 +198,36 @@ def test_storing_a_file_without_dependency_lists_is_refused() -> None:
     with pytest.raises(DamagedCache) as caught:
         cache.packed_dependencies()
     assert str(caught.value) == "no dependency lists for file 0"
+
+
+def test_dependency_lists_follow_files_that_moved_twice(tmp_path: Path) -> None:
+    write_tree(tmp_path / "src", {"a.py": "import os\n", "b.py": "import sys\n"})
+    layout = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables.layout
+    (path,) = (tmp_path / "cache").iterdir()
+    a, b = (graph_cache.load(path, layout).dependencies_of(i) for i in (0, 1))
+    assert (a[0], b[0]) == (("os",), ("sys",))
+
+    def moved(
+        old: tables.RootCache, files: list[str], reused_from: list[int] | None
+    ) -> tables.RootCache:
+        new = tables.RootCache(layout)
+        new.files = files
+        new.set_dependencies({}, reused_from, old)
+        return new
+
+    swapped = moved(graph_cache.load(path, layout), ["b.py", "a.py"], [1, 0])
+    assert moved(swapped, ["a.py", "b.py"], [1, 0]).dependencies == [a, b]  # and back
+    assert moved(swapped, ["b.py", "a.py"], None).dependencies == [b, a]  # where they were
+
+
+def test_directory_mtimes_are_the_listings_mtimes_unpacked_or_not(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "src", {"pkg/a.py": ""})
+    old = time.time() - 3600  # out of the racy window: listings are kept
+    for path in (root / "pkg/a.py", root / "pkg", root):
+        os.utime(path, (old, old))
+    built = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables
+    (cached,) = (tmp_path / "cache").iterdir()
+    packed = graph_cache.load(cached, built.layout)
+    wanted = {name: listing[0] for name, listing in built.listings.items()}
+    assert dict(built.directory_mtimes()) == wanted == dict(packed.directory_mtimes())
+    assert sorted(wanted) == ["", "pkg"]
