@@ -92,7 +92,7 @@ bench: setup
 	$(PY) bench/watch_latency.py
 
 # Mutation testing of the pure core ([tool.mutmut] in pyproject.toml; not part of
-# `make test`: about 45 min on 2 cores). MUTANTS='smartrestart.budget.*' limits it
+# `make test`: about 21 min on 2 cores). MUTANTS='smartrestart.budget.*' limits it
 # to one package; the table of kill rates comes from tests/mutation_report.py.
 MUTANTS ?=
 mutation: setup
