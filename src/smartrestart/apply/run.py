@@ -94,7 +94,10 @@ def _act(
     actions = decided.decision.action_names
     with (
         HostLock(request.lock_file, request.wait_lock),
-        systemd.connect(user=request.user) as manager,
+        # As root, the manager's own socket, as systemctl uses: no broker
+        # between the calls (JobRemoved comes to a subscribed private
+        # connection as well).
+        systemd.connect(user=request.user, private=True) as manager,
     ):
         log_event(
             "apply-started",
