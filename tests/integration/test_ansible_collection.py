@@ -1,31 +1,23 @@
 """The Ansible collection on a fleet: ansible-playbook against three beds as three hosts.
 
-Each bed is a host, reached with community.docker's nsenter connection
-(``ansible_nsenter_pid`` = the bed's init): the modules run inside it on the
-bed's Python, and smartrestart runs there from the project's sources, as the
-Debian package's ``/usr/bin/smartrestart`` would. The rolling-deploy example
-(playbooks/rolling_deploy.yml) runs in batches of one host with a health gate.
-Each fleet is three beds of one kind: systemd 252 and 257.
+The hosts are reached with community.docker's nsenter connection and run the
+modules on the bed's own Python (tests/integration/fleet.py). The rolling-deploy
+example (playbooks/rolling_deploy.yml) runs in batches of one host with a health
+gate. Each fleet is three beds of one kind, so every claim holds on systemd 252
+and 257.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import testbed
-from tests.testbed import BED_PROJECT, CLEAN_PATH, PROJECT, TestBed
+from tests.integration.fleet import ROLLING_DEPLOY, Fleet, booted_fleet, failures, task_results
+from tests.testbed import TestBed
 
-COLLECTIONS = PROJECT / "packaging/ansible"
-ROLLING_DEPLOY = "smartrestart.systemd.rolling_deploy"
 APP = "/srv/app"
 UNIT = "fleet-api.service"
 RUNS = "[Service]\nExecStart=/bin/sleep infinity\n"
@@ -42,100 +34,6 @@ rules:
 """
 
 
-def smartrestart_command(bed: TestBed) -> str:
-    """``/usr/local/bin/smartrestart`` in a bed: the project's sources on the bed's Python."""
-    return f'#!/bin/sh\nPYTHONPATH={BED_PROJECT}/src exec {bed.python} -m smartrestart "$@"\n'
-
-
-@dataclass
-class Fleet:
-    """Three beds as the hosts host1..host3 of one inventory."""
-
-    beds: list[TestBed]
-    work: Path
-
-    @property
-    def hosts(self) -> dict[str, TestBed]:
-        return {f"host{n}": bed for n, bed in enumerate(self.beds, 1)}
-
-    def inventory(self) -> Path:
-        lines = ["[app]"]
-        for name, bed in self.hosts.items():
-            lines.append(
-                f"{name} ansible_connection=community.docker.nsenter "
-                f"ansible_nsenter_pid={bed.init_pid} ansible_python_interpreter={bed.python}"
-            )
-        path = self.work / "hosts.ini"
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def play(self, playbook: str, variables: dict[str, Any], *extra: str) -> dict[str, Any]:
-        """Run ``playbook`` on the fleet; ansible.posix.json's report (plays, stats)."""
-        (self.work / "vars.json").write_text(json.dumps(variables))
-        binaries = Path(sys.executable).parent
-        result = subprocess.run(
-            [
-                str(binaries / "ansible-playbook"),
-                "-i",
-                str(self.inventory()),
-                playbook,
-                "-e",
-                f"@{self.work / 'vars.json'}",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=self.work,
-            # What reaches the hosts: nsenter passes this environment into the beds.
-            env={
-                "PATH": f"{binaries}:{CLEAN_PATH}",
-                "HOME": "/root",
-                "LANG": "C.UTF-8",
-                "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-                "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-                "ANSIBLE_LOCAL_TEMP": str(self.work / "ansible-local"),
-                "ANSIBLE_HOST_KEY_CHECKING": "False",
-                "ANSIBLE_NOCOLOR": "1",
-            },
-            timeout=600,
-            check=False,
-        )
-        try:
-            report: dict[str, Any] = json.loads(result.stdout)
-        except ValueError:
-            raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:]) from None
-        report["rc"] = result.returncode
-        return report
-
-    def invocations(self) -> dict[str, str]:
-        return {
-            name: bed.show(UNIT, "InvocationID")["InvocationID"] for name, bed in self.hosts.items()
-        }
-
-
-def failures(report: dict[str, Any]) -> dict[str, str]:
-    """What failed where: "host: task" -> its message, for assertion messages."""
-    return {
-        f"{host}: {entry['task']['name']}": " / ".join(
-            [result.get("msg", "")] + [r.get("msg", "") for r in result.get("results", [])]
-        )
-        for play in report["plays"]
-        for entry in play["tasks"]
-        for host, result in entry["hosts"].items()
-        if result.get("failed") or result.get("unreachable")
-    }
-
-
-def task_results(report: dict[str, Any], task: str) -> dict[str, dict[str, Any]]:
-    """Each host's result of the task named ``task``, over every play (batch) of the run."""
-    found: dict[str, dict[str, Any]] = {}
-    for play in report["plays"]:
-        for entry in play["tasks"]:
-            if entry["task"]["name"] == task:
-                found.update(entry["hosts"])
-    return found
-
-
 APPLY_TASK = "Restart exactly the units the changed files touch"
 
 
@@ -143,18 +41,11 @@ APPLY_TASK = "Restart exactly the units the changed files touch"
 def fleet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Fleet]:
-    """Three beds of one kind, booted at once; each runs the app's unit under its rules."""
-    with ThreadPoolExecutor(3) as pool:
-        beds = list(pool.map(lambda _: testbed.boot(request.param), range(3)))
-    try:
-        for bed in beds:
-            bed.write("/usr/local/bin/smartrestart", smartrestart_command(bed), mode=0o755)
+    """Three beds of one kind as host1..host3, each with the app's rules."""
+    with booted_fleet(request.param, tmp_path_factory.mktemp(f"fleet-{request.param}")) as fleet:
+        for bed in fleet.beds:
             bed.write(f"{APP}/restart-rules.yaml", RULES)
-            bed.write(f"{APP}/src/app.py", "release = 1\n")
-        yield Fleet(beds, tmp_path_factory.mktemp(f"fleet-{request.param}"))
-    finally:
-        for bed in beds:
-            bed.stop()
+        yield fleet
 
 
 @pytest.fixture
@@ -176,11 +67,25 @@ def release(version: int) -> dict[str, Any]:
     }
 
 
-def test_rolling_deploy_restarts_the_unit_on_every_host_and_then_nothing(fresh: Fleet) -> None:
-    before = fresh.invocations()
+def test_check_mode_predicts_the_rollout_which_restarts_every_host_and_then_nothing(
+    fresh: Fleet,
+) -> None:
+    """One release three times: --check --diff, the real rollout, the same release again."""
+    before = fresh.invocations(UNIT)
+    checked = fresh.play(ROLLING_DEPLOY, release(2), "--check", "--diff")
+    assert checked["rc"] == 0, failures(checked)
+    assert fresh.invocations(UNIT) == before
+    assert all(bed.read(f"{APP}/src/app.py") == "release = 1\n" for bed in fresh.beds)
+    predicted = task_results(checked, APPLY_TASK)
+    for result in predicted.values():
+        assert result["changed"] is True
+        (diff,) = result["diff"]
+        assert diff["before_header"] == UNIT
+        assert "InvocationID=(new)" in diff["after"]
+
     report = fresh.play(ROLLING_DEPLOY, release(2))
     assert report["rc"] == 0, failures(report)
-    after = fresh.invocations()
+    after = fresh.invocations(UNIT)
     assert all(after[host] != before[host] for host in before), (before, after)
     assert [len(play["tasks"][0]["hosts"]) for play in report["plays"]] == [1, 1, 1]  # serial: 1
     applied = task_results(report, APPLY_TASK)
@@ -195,39 +100,22 @@ def test_rolling_deploy_restarts_the_unit_on_every_host_and_then_nothing(fresh: 
         "host2": 2,
         "host3": 2,
     }
+    # What check mode said is what the rollout did, host by host and step by step.
+    assert {h: (r["changed"], r["restarted"]) for h, r in predicted.items()} == {
+        h: (r["changed"], r["restarted"]) for h, r in applied.items()
+    }
+    assert [(h, s["unit"], s["result"]) for h, r in predicted.items() for s in r["steps"]] == [
+        (h, s["unit"], s["result"]) for h, r in applied.items() for s in r["steps"]
+    ]
 
     again = fresh.play(ROLLING_DEPLOY, release(2))
-    assert again["rc"] == 0
+    assert again["rc"] == 0, failures(again)
     assert {host: stats["changed"] for host, stats in again["stats"].items()} == {
         "host1": 0,
         "host2": 0,
         "host3": 0,
     }
-    assert fresh.invocations() == after
-
-
-def test_check_mode_changes_nothing_and_predicts_the_real_run(fresh: Fleet) -> None:
-    before = fresh.invocations()
-    checked = fresh.play(ROLLING_DEPLOY, release(3), "--check", "--diff")
-    assert checked["rc"] == 0, failures(checked)
-    assert fresh.invocations() == before
-    assert all(bed.read(f"{APP}/src/app.py") == "release = 1\n" for bed in fresh.beds)
-    predicted = task_results(checked, APPLY_TASK)
-    for result in predicted.values():
-        assert result["changed"] is True
-        (diff,) = result["diff"]
-        assert diff["before_header"] == UNIT
-        assert "InvocationID=(new)" in diff["after"]
-
-    real = fresh.play(ROLLING_DEPLOY, release(3))
-    assert real["rc"] == 0
-    done = task_results(real, APPLY_TASK)
-    assert {h: (r["changed"], r["restarted"]) for h, r in predicted.items()} == {
-        h: (r["changed"], r["restarted"]) for h, r in done.items()
-    }
-    assert [(s["unit"], s["result"]) for r in predicted.values() for s in r["steps"]] == [
-        (s["unit"], s["result"]) for r in done.values() for s in r["steps"]
-    ]
+    assert fresh.invocations(UNIT) == after
 
 
 def break_host2(fleet: Fleet) -> TestBed:
@@ -239,13 +127,13 @@ def break_host2(fleet: Fleet) -> TestBed:
 
 def test_a_failing_host_stops_the_rollout_before_the_next_batch(fresh: Fleet) -> None:
     host2 = break_host2(fresh)
-    before = fresh.invocations()
+    before = fresh.invocations(UNIT)
     report = fresh.play(ROLLING_DEPLOY, release(4))
     assert report["rc"] != 0
     stats = report["stats"]
     assert stats["host2"]["failures"] == 1
     assert "host3" not in stats or stats["host3"]["ok"] + stats["host3"]["changed"] == 0
-    assert fresh.invocations()["host3"] == before["host3"]
+    assert fresh.invocations(UNIT)["host3"] == before["host3"]
     assert fresh.hosts["host3"].read(f"{APP}/src/app.py") == "release = 1\n"
     failed = task_results(report, APPLY_TASK)["host2"]
     assert failed["failed"] is True
@@ -276,7 +164,7 @@ SYSTEMD_SERVICE_PLAY = f"""\
 
 def test_systemd_service_reports_success_for_the_unit_that_died(fresh: Fleet) -> None:
     host2 = break_host2(fresh)
-    before = fresh.invocations()
+    before = fresh.invocations(UNIT)
     playbook = fresh.work / "systemd_service.yml"
     playbook.write_text(SYSTEMD_SERVICE_PLAY)
     report = fresh.play(str(playbook), {})
@@ -295,4 +183,4 @@ def test_systemd_service_reports_success_for_the_unit_that_died(fresh: Fleet) ->
     host2.wait_for(
         lambda: host2.systemctl("is-active", UNIT, check=False).stdout.strip() == "failed"
     )
-    assert fresh.invocations()["host3"] != before["host3"]
+    assert fresh.invocations(UNIT)["host3"] != before["host3"]
