@@ -34,6 +34,7 @@ class FakeUnit:
     id: str
     aliases: tuple[str, ...] = ()
     load_state: str = "loaded"
+    load_error: str = ""  # LoadError's message, when load_state is not "loaded"
     active_state: str = "active"
     sub_state: str = "running"
     can_reload: bool = False
@@ -91,6 +92,7 @@ class FakeUnit:
             invocation_id=self.invocation_id if self.load_state == "loaded" else "",
             need_daemon_reload=self.need_daemon_reload,
             can_reload=self.can_reload,
+            load_error=self.load_error,
             service_type=self.service_type,
             result=self.result,
             exec_main_code=1 if self.result == "exit-code" else 0,
@@ -108,7 +110,8 @@ class FakeSystemd:
 
     units: dict[str, FakeUnit] = field(default_factory=dict)
     manager_version: int = 257
-    # Commands of run: steps -> exit status (0 when not listed); "hang" never ends.
+    # Commands of run: steps -> exit status (0 when not listed); "hang" never ends,
+    # "signal:N" is killed by signal N.
     commands: dict[tuple[str, ...], int | str] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     # A method name whose next call raises this error (the bus gone mid-apply).
@@ -271,6 +274,11 @@ class FakeSystemd:
         job = f"/org/freedesktop/systemd1/job/{next(self._counter)}"
         if status == "hang":
             self._jobs[job] = None
+            return job
+        if isinstance(status, str) and status.startswith("signal:"):
+            unit.active_state, unit.sub_state, unit.result = "failed", "failed", "signal"
+            unit.exec_main_status = int(status.removeprefix("signal:"))
+            self._jobs[job] = JobEnd("failed", 0.0)
             return job
         assert isinstance(status, int)
         if status == 0:

@@ -8,7 +8,6 @@ project's 0.15); on debian13 on trixie's packages.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.journal.events import EVENTS
+from tests.skippolicy import in_ci
 from tests.testbed import CACHE_BASE, PROJECT, TestBed
 
 DEPENDENCIES = ("python3-click", "python3-yaml", "python3-pystemd", "python3-sdnotify")
@@ -23,7 +23,7 @@ BUILD_TOOLS = ("dpkg-buildpackage", "dh", "pybuild")
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if in_ci():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smartrestart.importgraph import cachefile
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.graph import ImportGraph
 from tests.helpers import write_tree
@@ -417,8 +418,6 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     import zlib
     from array import array
 
-    from smartrestart.importgraph import cache as graph_cache
-
     write_tree(
         tmp_path / "src",
         {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"},
@@ -430,7 +429,7 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     graph_of(tmp_path / "src", cache=cache)
     (path,) = cache.iterdir()
     raw = path.read_bytes()
-    assert raw[:4] == graph_cache.MAGIC
+    assert raw[:4] == cachefile.MAGIC
     size = int.from_bytes(raw[4:12], "little")
     start = 20 + int.from_bytes(raw[16:20], "little")
     assert raw[20:start] == os.fsencode(tmp_path / "src")
@@ -444,7 +443,7 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
         """A header with a valid checksum: what a foreign writer could produce."""
         blob = marshal.dumps({**header, **changed})
         root = str(tmp_path / "src")
-        path.write_bytes(graph_cache._framed(graph_cache.MAGIC, blob, root) + deps_blob)
+        path.write_bytes(cachefile.framed(cachefile.MAGIC, blob, root) + deps_blob)
 
     written({})  # as written by smartrestart: used as it is
     assert graph_of(tmp_path / "src", cache=cache).stats.from_cache == 3
@@ -511,7 +510,7 @@ def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
     stale_header = marshal.loads(bytes(stale[20:]))
     stale_header["token"] = b"elsewhere"
     blob = marshal.dumps(stale_header)
-    delta.write_bytes(graph_cache._framed(graph_cache.DELTA_MAGIC, blob))
+    delta.write_bytes(cachefile.framed(cachefile.DELTA_MAGIC, blob))
     graph = graph_of(root, cache=cache)
     assert (graph.stats.scanned, added(graph, root, "pkg/a.py")) == (1, set())
     # A damaged one: the whole cache is rebuilt, and the note says so.
@@ -562,10 +561,9 @@ def test_root_caches_under_var_cache_whatever_the_environment(
 
 def test_the_cache_format_follows_the_scanner_version() -> None:
     """A scanner that reads files differently must not reuse old scans (see cache.SCANNER_EPOCH)."""
-    from smartrestart.importgraph import cache as graph_cache
     from smartrestart.importgraph.scanner import SCANNER_VERSION
 
-    assert graph_cache.SCANNER_EPOCH == SCANNER_VERSION
+    assert cachefile.SCANNER_EPOCH == SCANNER_VERSION
 
 
 # -- the cache never changes an answer ---------------------------------------------
@@ -683,7 +681,7 @@ def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Pa
         write_tree(release, {"app/__init__.py": "", "app/main.py": "import app\n"})
         graph_of(release, cache=cache)
     first, second = (graph_cache.cache_file(cache, str(r)) for r in releases[:2])
-    assert graph_cache.root_of(first) == str(releases[0])
+    assert cachefile.root_of(first) == str(releases[0])
     old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
     (cache / "graph-orphan-00000000.cache.delta").write_bytes(b"")
     (cache / ".graph-x-00000000.cache.abc.tmp").write_bytes(b"")

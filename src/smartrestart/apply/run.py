@@ -63,7 +63,7 @@ def run_apply(
     else:
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
-            plan, denied = _ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
+            plan, denied = _ask_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
         if not plan.groups:
             report = Report(plan, denied, check=request.check)
         elif request.check:
@@ -73,14 +73,16 @@ def run_apply(
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
-def _ask_policy(plan: Plan) -> tuple[Plan, tuple[StepResult, ...]]:
+def _ask_policy(plan: Plan, warn: Callable[[str], None]) -> tuple[Plan, tuple[StepResult, ...]]:
     """The plan without the steps policy-rc.d forbids, and their results."""
-    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
+    from smartrestart.apply.policy import FORBIDDEN, POLICY_HELPER, ask_policy, without
 
-    denied = denied_steps(plan)
+    denied, warnings = ask_policy(plan)
+    for warning in warnings:
+        warn(warning)
     order = {step: group.order for group in plan.groups for step in group.steps}
     results = tuple(
-        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
+        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned {FORBIDDEN}")
         for step in denied
     )
     return without(plan, denied), results

@@ -28,6 +28,7 @@ from smartrestart.importgraph.index import (
 )
 from smartrestart.importgraph.layout import SourceRoot, detect_source_root
 from smartrestart.importgraph.modules import dependencies, module_name
+from smartrestart.importgraph.tables import UNTRUSTED, RootCache
 from smartrestart.importgraph.walk import RACY_SECONDS, Walk, tree_unchanged, walk_python_files
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class _RootBuild:
     def run(self, cache_dir: Path | None) -> RootGraph:
         cache_path = graph_cache.cache_file(cache_dir, self.root_path) if cache_dir else None
         old = graph_cache.load(cache_path, self.layout) if cache_path else None
-        old = old or graph_cache.RootCache(self.layout)
+        old = old or RootCache(self.layout)
         if old.damaged:
             self.notes.append(f"import cache {cache_path} is damaged ({old.damaged}): rebuilt")
         walked: Walk | None = None
@@ -156,16 +157,14 @@ class _RootBuild:
     def _is_claimed(self, path: str) -> bool:
         return any(path.startswith(other.rstrip("/") + "/") for other in self.claimed)
 
-    def _compare(
-        self, files: list[str], old: graph_cache.RootCache
-    ) -> tuple[graph_cache.RootCache, _Scan]:
+    def _compare(self, files: list[str], old: RootCache) -> tuple[RootCache, _Scan]:
         """Stat every file: which old entry each reuses, which need a scan."""
         same_order = files == old.files
         if same_order:
             found = self._compare_in_place(files, old)
             if found is not None:
                 return found
-        fresh = graph_cache.RootCache(self.layout)
+        fresh = RootCache(self.layout)
         old_position = None if same_order else {rel: i for i, rel in enumerate(old.files)}
         old_stats = old.stats
         racy_after = int((time.time() - RACY_SECONDS) * 1e9)
@@ -196,7 +195,7 @@ class _RootBuild:
                 sizes.append(size)
             kept.append(rel)
             # A file changed within the racy window is scanned again next time.
-            stats.extend((size, mtime if mtime < racy_after else graph_cache.UNTRUSTED, inode))
+            stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
         if same_order and len(kept) == len(files):
             # Every file in its old place: the same list object, compared in no time.
             fresh.files = old.files
@@ -207,9 +206,7 @@ class _RootBuild:
         fresh.stats = stats
         return fresh, scan
 
-    def _compare_in_place(
-        self, files: list[str], old: graph_cache.RootCache
-    ) -> tuple[graph_cache.RootCache, _Scan] | None:
+    def _compare_in_place(self, files: list[str], old: RootCache) -> tuple[RootCache, _Scan] | None:
         """The usual case, every file where it was: one array of stats, compared whole.
 
         None when a file is gone since the walk (the general comparison drops it).
@@ -237,12 +234,12 @@ class _RootBuild:
                     scan.positions.append(at // 3)
                     scan.sizes.append(stats[at])
                 if stats[at + 1] >= racy_after:
-                    stats[at + 1] = graph_cache.UNTRUSTED  # scanned again next time
-        fresh = graph_cache.RootCache(self.layout)
+                    stats[at + 1] = UNTRUSTED  # scanned again next time
+        fresh = RootCache(self.layout)
         fresh.files, fresh.stats = old.files, stats
         return fresh, scan
 
-    def _fill(self, fresh: graph_cache.RootCache, old: graph_cache.RootCache, scan: _Scan) -> None:
+    def _fill(self, fresh: RootCache, old: RootCache, scan: _Scan) -> None:
         """Module names, package flags, problems and dependencies of every file."""
         from smartrestart.importgraph.parallel import scan_all
 
@@ -309,13 +306,11 @@ class _RootBuild:
         )
 
     @staticmethod
-    def _many(scan: _Scan, fresh: graph_cache.RootCache) -> bool:
+    def _many(scan: _Scan, fresh: RootCache) -> bool:
         """Whether so many files changed that the cache is rewritten whole, index and all."""
         return len(scan.positions) > graph_cache.delta_limit(len(fresh.files))
 
-    def _updated_index(
-        self, fresh: graph_cache.RootCache, old: graph_cache.RootCache, scan: _Scan
-    ) -> Index:
+    def _updated_index(self, fresh: RootCache, old: RootCache, scan: _Scan) -> Index:
         """The index with only the scanned files' edges redone, or built afresh."""
         index = fresh.indexes.get(self.mode)
         if index is None or self._many(scan, fresh):
