@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests import testbed
+from tests import bedcoverage, testbed
 from tests.testbed import BED_PROJECT, CLEAN_PATH, PROJECT, TestBed
 
 COLLECTIONS = PROJECT / "packaging/ansible"
@@ -29,8 +30,15 @@ HOSTS = 3
 
 
 def smartrestart_command(bed: TestBed) -> str:
-    """``/usr/local/bin/smartrestart`` in a bed: the project's sources on the bed's Python."""
-    return f'#!/bin/sh\nPYTHONPATH={BED_PROJECT}/src exec {bed.python} -m smartrestart "$@"\n'
+    """``/usr/local/bin/smartrestart`` in a bed: the project's sources on the bed's Python.
+
+    Under ``make test`` it carries the coverage measurement in (tests/bedcoverage.py),
+    as the modules run it with Ansible's environment, not the bed's.
+    """
+    variables = {"PYTHONPATH": f"{BED_PROJECT}/src"}
+    variables.update(bedcoverage.environment(PROJECT, BED_PROJECT, bed.kind))
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+    return f'#!/bin/sh\nexport {exports}\nexec {bed.python} -m smartrestart "$@"\n'
 
 
 @dataclass

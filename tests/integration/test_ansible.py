@@ -9,12 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.testbed import PROJECT, TestBed
 
@@ -45,10 +42,6 @@ def play(variables: dict[str, object], work: Path, *extra: str) -> dict[str, int
     return {"ok": int(recap.group(1)), "changed": int(recap.group(2))}
 
 
-@pytest.mark.skipif(
-    shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) is None,
-    reason="ansible-core is not installed (pip install '.[dev]')",
-)
 def test_role_generates_budgets_and_its_handler_restarts_on_change(
     bed: TestBed, unit_name: str, tmp_path: Path
 ) -> None:
