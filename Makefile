@@ -95,6 +95,7 @@ bench: setup
 	$(PY) bench/notify_send.py
 	$(PY) bench/exec_idle.py
 	$(PY) bench/watch_latency.py
+	$(PY) bench/ansible_rollout.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.
