@@ -42,25 +42,6 @@ OURS, OURS_UNSETTLED, EVERY = (
     "rolling_deploy, deploy_settle: 0",
     "copy + systemd_service state=restarted, every unit",
 )
-EVERY_UNIT_PLAY = """\
-- name: Rolling deploy restarting every unit
-  hosts: app
-  serial: 1
-  max_fail_percentage: 0
-  gather_facts: false
-  tasks:
-    - name: Put the release's files in place
-      ansible.builtin.copy:
-        dest: "{{ deploy_app_dir }}/{{ item.dest }}"
-        content: "{{ item.content }}"
-        mode: "0644"
-      loop: "{{ deploy_files }}"
-    - name: Restart every unit of the application
-      ansible.builtin.systemd_service:
-        name: "{{ item }}"
-        state: restarted
-      loop: "{{ bench_units }}"
-"""
 
 
 def unit_names(count: int) -> list[str]:
@@ -93,14 +74,12 @@ def restarted(fleet: Fleet, units: list[str], before: dict[str, dict[str, str]])
     return sum(now[u][h] != before[u][h] for u in units for h in before[u])
 
 
-def run_round(
-    fleet: Fleet, units: list[str], number: int, every_play: Path
-) -> dict[str, tuple[float, int]]:
+def run_round(fleet: Fleet, units: list[str], number: int) -> dict[str, tuple[float, int]]:
     measured: dict[str, tuple[float, int]] = {}
     variants: list[tuple[str, str, dict[str, Any]]] = [
         (OURS, ROLLING_DEPLOY, {}),
         (OURS_UNSETTLED, ROLLING_DEPLOY, {"deploy_settle": 0}),
-        (EVERY, str(every_play), {"bench_units": units}),
+        (EVERY, fleet.systemd_service_play(), {"restart_units": units}),
     ]
     for index, (name, playbook, extra) in enumerate(variants):
         release = f"release = {number * 10 + index + 1}\n"  # a change: set_up wrote 0
@@ -134,12 +113,10 @@ def main() -> int:
     units = unit_names(args.units)
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as scratch:
         work = Path(scratch)
-        every_play = work / "every_unit.yml"
-        every_play.write_text(EVERY_UNIT_PLAY)
         with booted_fleet(args.kind, work) as fleet:
             set_up(fleet, units)
             version = fleet.beds[0].systemd_version
-            rounds = [run_round(fleet, units, n, every_play) for n in range(args.rounds)]
+            rounds = [run_round(fleet, units, n) for n in range(args.rounds)]
     print(
         f"rolling deploy over 3 hosts ({args.kind}, systemd {version}), batches of 1, "
         f"{args.units} Type=notify services per host ({READY_DELAY * 1000:.0f} ms to READY=1), "

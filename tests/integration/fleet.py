@@ -27,6 +27,27 @@ from tests.testbed import BED_PROJECT, CLEAN_PATH, PROJECT, TestBed
 COLLECTIONS = PROJECT / "packaging/ansible"
 ROLLING_DEPLOY = "smartrestart.systemd.rolling_deploy"
 HOSTS = 3
+# What a rollout without smartrestart does: the same copy as rolling_deploy, then
+# ansible.builtin.systemd_service: state=restarted for each of ``restart_units``.
+SYSTEMD_SERVICE_PLAY = """\
+- name: Rolling deploy with ansible.builtin.systemd_service
+  hosts: app
+  serial: 1
+  max_fail_percentage: 0
+  gather_facts: false
+  tasks:
+    - name: Put the release's files in place
+      ansible.builtin.copy:
+        dest: "{{ deploy_app_dir }}/{{ item.dest }}"
+        content: "{{ item.content }}"
+        mode: "0644"
+      loop: "{{ deploy_files }}"
+    - name: Restart the units
+      ansible.builtin.systemd_service:
+        name: "{{ item }}"
+        state: restarted
+      loop: "{{ restart_units }}"
+"""
 
 
 def smartrestart_command(bed: TestBed) -> str:
@@ -100,6 +121,12 @@ class Fleet:
             raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:]) from None
         report["rc"] = result.returncode
         return report
+
+    def systemd_service_play(self) -> str:
+        """The path of :data:`SYSTEMD_SERVICE_PLAY`, written in the fleet's directory."""
+        path = self.work / "systemd_service.yml"
+        path.write_text(SYSTEMD_SERVICE_PLAY)
+        return str(path)
 
     def invocations(self, unit: str) -> dict[str, str]:
         """Each host's InvocationID of ``unit``."""
