@@ -62,18 +62,6 @@ options:
       - Take the changed files from the installed Debian package of this name (C(dpkg -L)).
       - Each unit action is first put to C(/usr/sbin/policy-rc.d), as C(deb-systemd-invoke) does.
     type: str
-  rules:
-    description:
-      - Rules files to read, besides every C(*.yaml) of the C(rules.d) directories.
-      - Default C(restart-rules.yaml) in O(chdir), when it exists.
-    type: list
-    elements: path
-    default: []
-  config_root:
-    description:
-      - Prefix of the C(/etc), C(/run) and C(/usr/lib) C(smartrestart/rules.d) directories
-        (for images and tests).
-    type: path
   root:
     description:
       - Expand changed Python files through the reverse import graph of these trees, so a
@@ -81,11 +69,6 @@ options:
     type: list
     elements: path
     default: []
-  chdir:
-    description:
-      - Directory to run in, usually the application's checkout; relative paths are relative
-        to it.
-    type: path
   keep_going:
     description:
       - Run later order groups even after a step failed.
@@ -115,13 +98,8 @@ options:
     description:
       - The host-wide lock file; default C(/run/smartrestart/apply.lock).
     type: path
-  executable:
-    description:
-      - Path of the smartrestart command; default the one on C(PATH).
-    type: path
-notes:
-  - Set the environment of the task (for example C(DBUS_SYSTEM_BUS_ADDRESS)) with the
-    C(environment) keyword.
+extends_documentation_fragment:
+  - smartrestart.systemd.common
 seealso:
   - module: smartrestart.systemd.status
   - module: smartrestart.systemd.budgets

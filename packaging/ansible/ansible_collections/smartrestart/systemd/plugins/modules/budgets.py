@@ -35,21 +35,6 @@ attributes:
     support: full
     description: The unified diff of each drop-in that changes.
 options:
-  rules:
-    description:
-      - Rules files holding the budgets, besides every C(*.yaml) of the C(rules.d) directories.
-      - Default C(restart-rules.yaml) in O(chdir), when it exists.
-    type: list
-    elements: path
-    default: []
-  config_root:
-    description:
-      - Prefix of the C(/etc), C(/run) and C(/usr/lib) C(smartrestart/rules.d) directories.
-    type: path
-  chdir:
-    description:
-      - Directory to run in; relative paths are relative to it.
-    type: path
   unit_dir:
     description:
       - Write the drop-ins under this directory instead of C(/etc/systemd/system). It is not
@@ -78,10 +63,8 @@ options:
       - Also remove drop-ins of smartrestart's whose rules file no longer exists.
     type: bool
     default: false
-  executable:
-    description:
-      - Path of the smartrestart command; default the one on C(PATH).
-    type: path
+extends_documentation_fragment:
+  - smartrestart.systemd.common
 seealso:
   - module: smartrestart.systemd.apply
   - module: smartrestart.systemd.status

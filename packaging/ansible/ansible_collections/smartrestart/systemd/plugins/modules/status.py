@@ -43,20 +43,6 @@ options:
     type: list
     elements: str
     default: []
-  rules:
-    description:
-      - Rules files to read, besides every C(*.yaml) of the C(rules.d) directories.
-    type: list
-    elements: path
-    default: []
-  config_root:
-    description:
-      - Prefix of the C(/etc), C(/run) and C(/usr/lib) C(smartrestart/rules.d) directories.
-    type: path
-  chdir:
-    description:
-      - Directory to run in (where a C(restart-rules.yaml) is found).
-    type: path
   require_active:
     description:
       - Fail, naming each unit and its C(Result), when a unit shown is not active.
@@ -68,10 +54,8 @@ options:
         further starts until its window closes).
     type: bool
     default: false
-  executable:
-    description:
-      - Path of the smartrestart command; default the one on C(PATH).
-    type: path
+extends_documentation_fragment:
+  - smartrestart.systemd.common
 seealso:
   - module: smartrestart.systemd.apply
 """
