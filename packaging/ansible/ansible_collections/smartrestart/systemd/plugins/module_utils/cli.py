@@ -26,6 +26,7 @@ EXIT_MEANINGS = {
     130: "interrupted before anything acted",
 }
 
+# Documented once, in doc_fragments/common.py (smartrestart.systemd.common).
 COMMON_ARGUMENT_SPEC = dict(
     executable=dict(type="path"),
     chdir=dict(type="path"),
