@@ -15,7 +15,7 @@ SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 p
 EXTRA_PACKAGES := dbus dbus-user-session systemd-container debootstrap git man-db graphviz \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
 
-.PHONY: example test setup system-deps lint unit integration bench bed deb clean
+.PHONY: example test setup system-deps lint ansible-sanity unit integration bench bed deb clean
 
 # Each command is printed as a user would type it (see the README's tour), then run.
 show = echo '$$ $(1)' && $(1)
@@ -32,7 +32,7 @@ example: setup
 # included (pyproject.toml's [tool.coverage]), printed at the end. A process
 # the tests kill (SIGKILL, a watchdog) may leave a data file half-written:
 # combine cannot read it, so it is dropped rather than warned about twice.
-test: setup lint
+test: setup lint ansible-sanity
 	@rm -rf .coverage-data
 	@$(PY) -m coverage run -m pytest tests; status=$$?; \
 		$(PY) -m coverage combine -q 2>/dev/null; rm -f .coverage-data/coverage.*; \
@@ -70,6 +70,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# ansible-test sanity of the Ansible collection (packaging/ansible), in place, for
+# this Python, no containers: about 15 s once its environments are cached.
+ansible-sanity: setup
+	packaging/ansible/sanity $(PY)
+
 unit: setup
 	$(PY) -m pytest tests/unit
 
@@ -90,6 +95,7 @@ bench: setup
 	$(PY) bench/notify_send.py
 	$(PY) bench/exec_idle.py
 	$(PY) bench/watch_latency.py
+	$(PY) bench/ansible_rollout.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.

@@ -16,7 +16,10 @@ from typing import BinaryIO, NamedTuple
 
 from smartrestart.apply.model import Outcome, Plan, Report, StepResult, build_plan, planned
 from smartrestart.decide.run import DecideOutcome, DecideRequest, run_decide
+from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
+
+JOURNAL_LINES = 10  # a failed step's last lines of its journal, in the report
 
 
 class ApplyRequest(NamedTuple):
@@ -29,6 +32,9 @@ class ApplyRequest(NamedTuple):
     wait_lock: float = 0.0
     lock_file: Path | None = None
     user: bool = False  # the calling user's own manager (systemctl --user)
+    check: bool = False  # predict from the manager, read-only, change nothing
+    settle: float = 0.0  # watch the units a group started this long
+    diff: bool = False  # each unit's state before and after
 
 
 class ApplyOutcome(NamedTuple):
@@ -44,6 +50,8 @@ def run_apply(
 ) -> ApplyOutcome:
     """Decide, then act; ``warn`` hears the decision's warnings before anything acts."""
     started = time.monotonic()
+    if request.check and request.dry_run:
+        raise UsageError("--check asks systemd and --dry-run does not: give one of them")
     decided = run_decide(request.decide, stdin, cwd)
     for warning in decided.warnings:
         warn(warning)
@@ -56,7 +64,12 @@ def run_apply(
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
             plan, denied = _ask_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
-        report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
+        if not plan.groups:
+            report = Report(plan, denied, check=request.check)
+        elif request.check:
+            report = _check(plan, denied, request)
+        else:
+            report = _act(plan, denied, decided, cwd, request)
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
@@ -75,6 +88,15 @@ def _ask_policy(plan: Plan, warn: Callable[[str], None]) -> tuple[Plan, tuple[St
     return without(plan, denied), results
 
 
+def _check(plan: Plan, denied: tuple[StepResult, ...], request: ApplyRequest) -> Report:
+    """Predict every step from the manager, read-only: no lock, no job, no journal entry."""
+    from smartrestart import systemd
+    from smartrestart.apply.preview import preview
+
+    with systemd.connect(user=request.user) as manager:
+        return preview(plan, denied, manager, diff=request.diff)
+
+
 def _act(
     plan: Plan,
     denied: tuple[StepResult, ...],
@@ -89,7 +111,12 @@ def _act(
     from smartrestart.journal.writer import log_event
 
     options = ApplyOptions(
-        timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
+        timeout=request.timeout,
+        keep_going=request.keep_going,
+        working_directory=cwd.physical,
+        settle=request.settle,
+        diff=request.diff,
+        journal_lines=JOURNAL_LINES,
     )
     actions = decided.decision.action_names
     with (
@@ -120,6 +147,7 @@ def _act(
                 timing=execution.timing,
                 error=execution.error,
                 deploy_id=options.deploy_id,
+                details=execution.details,
             )
         finally:
             # "refused": the executor raised, which it does only before anything acted.

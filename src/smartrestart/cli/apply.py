@@ -20,6 +20,8 @@ EPILOG = """Examples:
   git pull && smartrestart apply --git ORIG_HEAD..HEAD
   smartrestart apply --from-dpkg myapp          # in a maintainer script
   smartrestart apply --json --root . src/lib/db.py
+  smartrestart apply --check --diff --git A..B  # Ansible's check and diff modes
+  smartrestart apply --settle 2 --git A..B      # fail a unit that dies right after starting
 
 Before anything restarts, every unit is checked (valid name, loaded, not
 masked); if one fails the check, nothing is done. Jobs of one order group run
@@ -37,6 +39,26 @@ Exit codes:
 )
 @decide_inputs
 @click.option("--dry-run", is_flag=True, help="Print the plan; talk to no systemd, change nothing.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: check the units with systemd (read-only) and report what each step "
+    "would do now; exit 1 when something would change.",
+)
+@click.option(
+    "--settle",
+    type=Seconds(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Watch each unit a group started this long before the next group: one that stops, "
+    "fails or is restarted by systemd meanwhile fails (a Type=simple start is done once forked).",
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Also report each unit's InvocationID, MainPID and ActiveEnterTimestamp before and after.",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report (and the decision) as JSON."
 )
@@ -66,6 +88,9 @@ Exit codes:
 def apply_command(
     request: DecideRequest,
     dry_run: bool,
+    check: bool,
+    settle: float,
+    diff: bool,
     as_json: bool,
     timeout: float,
     keep_going: bool,
@@ -95,6 +120,9 @@ def apply_command(
             wait_lock=wait_lock,
             lock_file=lock_file,
             user=user,
+            check=check,
+            settle=settle,
+            diff=diff,
         ),
         sys.stdin.buffer,
         WorkingDirectory.current(),

@@ -58,6 +58,7 @@ class UnitState(NamedTuple):
     exec_main_status: int | None = None
     n_restarts: int | None = None
     main_pid: int | None = None
+    active_enter_usec: int | None = None  # realtime µs of ActiveEnterTimestamp (0: never)
     # Read by :meth:`SystemdBackend.unit_statuses` only (``smartrestart status``):
     status_text: str | None = None  # STATUS= of sd_notify
     state_change_usec: int | None = None  # realtime µs of the last state change (0: never)

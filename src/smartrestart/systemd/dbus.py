@@ -270,6 +270,7 @@ class PystemdBackend(StatusReads):
             load_error=_text(load_error[1]) if load_error and load_error[0] else "",
             job_pending=int(unit[b"Job"][0]) != 0,
             id=_text(unit[b"Id"]),
+            active_enter_usec=int(unit[b"ActiveEnterTimestamp"]),
         )
         if not name.endswith(".service") or state.load_state != "loaded":
             return state
