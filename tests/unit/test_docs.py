@@ -76,7 +76,7 @@ def test_help_has_examples_and_exit_codes(name: str) -> None:
 def test_readme_commands_exist() -> None:
     readme = (PROJECT / "README.md").read_text()
     makefile = (PROJECT / "Makefile").read_text()
-    for target in re.findall(r"^    make (\w+)", readme, re.MULTILINE):
+    for target in re.findall(r"^    make ([\w-]+)", readme, re.MULTILINE):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
     assert "make test" in (PROJECT / ".ci/run").read_text()
 
