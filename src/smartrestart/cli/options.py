@@ -138,20 +138,12 @@ def build_request(
     paths: tuple[str, ...],
 ) -> DecideRequest:
     """The decider's request from the values of :func:`decide_inputs`."""
-    cache: Path | None = None
-    if cache_dir is not None:
-        cache = cache_dir
-    elif roots and not no_cache:
-        from smartrestart.importgraph.cache import default_cache_dir
-
-        cache = default_cache_dir()
-    if no_cache:
-        cache = None
     return DecideRequest(
         rules_files=rules_files,
         config_root=config_root,
         roots=roots,
-        cache_dir=cache,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
         include_type_checking=include_type_checking,
         python=python,
         sources=ChangeSources(
