@@ -84,6 +84,7 @@ def documents(noisy: bool, *, budgets_only: bool = False) -> st.SearchStrategy[d
         return st.builds(lambda known, extra: {**known, **extra}, mapping, junk)
 
     action_names = names if noisy else st.sampled_from(["api", "worker", "migrate+seed"])
+    roots = ["src", "src/lib", "/var/tmp", "nowhere", "rules.yaml", ""]
     unit_names = units if noisy else st.sampled_from(["api.service", "db@17-main.service"])
     actions = st.dictionaries(
         action_names,
@@ -144,9 +145,10 @@ def documents(noisy: bool, *, budgets_only: bool = False) -> st.SearchStrategy[d
                 "rules": maybe(rules),
                 "fallback": maybe(st.sampled_from(["none", "all", ["api"], "some"])),
                 "budgets": maybe(st.dictionaries(unit_names, maybe(budget), max_size=3)),
+                "import_roots": maybe(st.lists(st.sampled_from(roots), max_size=2)),
             },
         ),
-        ["actions", "rules", "extra"],
+        ["actions", "rules", "import_roots", "extra"],
     )
 
 
@@ -273,6 +275,42 @@ def test_apply_dry_run_exits_with_a_documented_code_and_writes_nothing(
         args = ["apply", "--dry-run", "-r", "rules.yaml", "--config-root", "none"]
         args += [word for flag in flags for word in flag if flag != ["--explain"]]
         invoke(directory, [*args, *changed] if changed else args, "\n".join(changed))
+        assert snapshot(directory) == before
+
+
+records = st.lists(
+    st.one_of(
+        st.builds(
+            lambda package, files: (
+                "smartrestart-pending 1\npackage "
+                + package
+                + "\nfrom 1.0\nto 1.1\n\n"
+                + "".join(f"{f}\n" for f in files)
+            ),
+            st.sampled_from(["hello-api", "x y", ""]),
+            st.lists(st.sampled_from(["/work/src/api/server.py", "/etc/x", "relative", "/"])),
+        ),
+        st.text(max_size=60),
+    ),
+    max_size=3,
+)
+
+
+@property_settings
+@given(text=rules_texts(), spooled=records, trigger=st.booleans())
+def test_apply_pending_dry_run_exits_with_a_documented_code_and_writes_nothing(
+    text: str, spooled: list[str], trigger: bool
+) -> None:
+    with workspace(text) as directory:
+        spool = directory / "image/var/lib/smartrestart/pending"
+        spool.mkdir(parents=True, mode=0o700)
+        (directory / "image/usr/lib/smartrestart/rules.d").mkdir(parents=True)
+        (directory / "image/usr/lib/smartrestart/rules.d/app.yaml").write_text(text)
+        for index, record in enumerate(spooled):
+            (spool / f"app.{index}.list").write_text(record.replace("/work", str(directory)))
+        before = snapshot(directory)
+        mode = "--trigger" if trigger else "--pending"
+        invoke(directory, ["apply", mode, "--dry-run", "--config-root", "image"])
         assert snapshot(directory) == before
 
 

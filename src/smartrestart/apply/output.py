@@ -6,9 +6,14 @@ man page); ``changed`` is what Ansible's ``changed_when`` wants.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smartrestart.apply.model import Outcome, Report, StepKind, StepResult
+from smartrestart.apply.model import Outcome, Plan, Report, StepKind, StepResult
+from smartrestart.apply.pending import HANDLED, RETRY_COMMAND, PendingRecord
+from smartrestart.decide.output import decision_json
+
+if TYPE_CHECKING:
+    from smartrestart.apply.run_pending import PendingOutcome
 
 
 def step_json(result: StepResult) -> dict[str, Any]:
@@ -33,7 +38,7 @@ def step_json(result: StepResult) -> dict[str, Any]:
     }
 
 
-def report_json(report: Report, decision: dict[str, Any]) -> dict[str, Any]:
+def report_json(report: Report, decision: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "changed": report.changed,
         "dry_run": report.dry_run,
@@ -77,3 +82,69 @@ def render_table(report: Report) -> str:
     if report.error:
         lines.append(f"apply stopped part-way: {report.error}")
     return "\n".join(lines) + "\n"
+
+
+def pending_json(outcome: PendingOutcome) -> dict[str, Any]:
+    """``apply --pending --json``: the report (empty when nothing ran) and the spool's fate."""
+    report = outcome.report or Report(Plan(()))
+    decision = decision_json(outcome.decided) if outcome.decided else None
+    settlement = outcome.settlement
+    return {
+        **report_json(report, decision),
+        "pending": {
+            "records": [record_json(r) for r in outcome.records],
+            "cleared": [r.name for r in settlement.cleared] if settlement else [],
+            "kept": [record_json(r) for r in outcome.kept],
+            "deferred": outcome.deferred or None,
+            "run_id": outcome.run_id,
+        },
+    }
+
+
+def record_json(record: PendingRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "package": record.package,
+        "from": record.old_version or None,
+        "to": record.new_version or None,
+        "files": list(record.files),
+    }
+
+
+def render_pending(outcome: PendingOutcome) -> tuple[str, list[str]]:
+    """The report of ``apply --pending`` for people: (standard output, lines for stderr)."""
+    notes: list[str] = []
+    if outcome.error is not None:
+        notes.append(f"error: {outcome.error.message}")
+        if outcome.error.hint:
+            notes.append(f"hint: {outcome.error.hint}")
+    kept = outcome.kept
+    packages = ", ".join(record.label for record in kept)
+    if outcome.deferred:
+        notes.append(
+            f"changes of {packages or 'no package'} stay pending: {outcome.deferred}; "
+            f"the next dpkg run handles them, or: {RETRY_COMMAND}"
+        )
+        return "", notes
+    if not outcome.records:
+        return "nothing pending\n", notes
+    report = outcome.report
+    assert report is not None
+    text = f"pending: {', '.join(record.label for record in outcome.records)}\n"
+    text += render_table(report)
+    if report.dry_run:
+        return text, notes
+    for result in report.results:
+        if result.outcome in HANDLED:
+            continue
+        why = result.outcome.value + (f": {result.detail}" if result.detail else "")
+        then = (
+            f"run {RETRY_COMMAND} once it may act"
+            if result.outcome is Outcome.DENIED
+            else f"fix it, then run {RETRY_COMMAND}"
+        )
+        log = f" (journalctl -u {result.step.unit})" if result.step.unit else ""
+        notes.append(f"{result.step.label}: {why}; its change stays pending: {then}{log}")
+    if kept:
+        text += f"still pending: {packages}\n"
+    return text, notes

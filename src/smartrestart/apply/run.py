@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smartrestart.apply.model import Outcome, Plan, Report, StepResult, build_plan, planned
 from smartrestart.decide.run import DecideOutcome, DecideRequest, run_decide
 from smartrestart.paths import WorkingDirectory
+
+if TYPE_CHECKING:
+    from smartrestart.apply.executor import ApplyOptions, EventSink
+    from smartrestart.systemd.backend import SystemdBackend
 
 
 class ApplyRequest(NamedTuple):
@@ -54,20 +58,20 @@ def run_apply(
     else:
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
-            plan, denied = _ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
+            plan, denied = ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
         report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
-def _ask_policy(plan: Plan) -> tuple[Plan, tuple[StepResult, ...]]:
+def ask_policy(plan: Plan, helper: Path | None = None) -> tuple[Plan, tuple[StepResult, ...]]:
     """The plan without the steps policy-rc.d forbids, and their results."""
     from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
 
-    denied = denied_steps(plan)
+    helper = helper or POLICY_HELPER
+    denied = denied_steps(plan, helper)
     order = {step: group.order for group in plan.groups for step in group.steps}
     results = tuple(
-        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned 101")
-        for step in denied
+        StepResult(step, order[step], Outcome.DENIED, f"{helper} returned 101") for step in denied
     )
     return without(plan, denied), results
 
@@ -79,51 +83,78 @@ def _act(
     cwd: WorkingDirectory,
     request: ApplyRequest,
 ) -> Report:
-    """Lock, connect, run the plan, log start and end to the journal."""
+    """Lock, connect, run the plan."""
     from smartrestart import systemd
-    from smartrestart.apply.executor import ApplyOptions, Executor
+    from smartrestart.apply.executor import ApplyOptions
     from smartrestart.apply.lock import HostLock
-    from smartrestart.journal.writer import log_event
 
     options = ApplyOptions(
         timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
     )
-    actions = decided.decision.action_names
     with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+        return execute(manager, plan, denied, decided, options)
+
+
+def execute(
+    manager: SystemdBackend,
+    plan: Plan,
+    denied: tuple[StepResult, ...],
+    decided: DecideOutcome,
+    options: ApplyOptions,
+    fields: Mapping[str, object] | None = None,
+    log: EventSink | None = None,
+) -> Report:
+    """Run the plan, logging its start and end to the journal (``fields`` added to both)."""
+    from smartrestart.apply.executor import Executor
+
+    log_event = journal_sink(log)
+
+    actions = decided.decision.action_names
+    log_event(
+        "apply-started",
+        f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
+        {
+            "SMARTRESTART_ACTIONS": " ".join(actions),
+            "SMARTRESTART_UNITS": " ".join(plan.units),
+            "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
+            "SMARTRESTART_RUN_ID": options.run_id,
+            **(fields or {}),
+        },
+    )
+    started = time.monotonic()
+    report: Report | None = None
+    try:
+        execution = Executor(manager, options, log_event).run(plan)
+        report = Report(
+            execution.plan,
+            (*denied, *execution.results),
+            daemon_reloaded=execution.daemon_reloaded,
+            timing=execution.timing,
+            error=execution.error,
+        )
+    finally:
+        # "refused": the executor raised, which it does only before anything acted.
+        result = "refused" if report is None else "failed" if report.exit_code else "success"
+        error = report.error if report is not None else None
         log_event(
-            "apply-started",
-            f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
+            "apply-finished",
+            f"apply finished: {result}" + (f": {error}" if error else ""),
             {
-                "SMARTRESTART_ACTIONS": " ".join(actions),
-                "SMARTRESTART_UNITS": " ".join(plan.units),
-                "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
+                "SMARTRESTART_RESULT": result,
+                "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
                 "SMARTRESTART_RUN_ID": options.run_id,
+                "SMARTRESTART_UNITS": " ".join(plan.units),
+                "SMARTRESTART_ERROR": error,
+                **(fields or {}),
             },
         )
-        started = time.monotonic()
-        report: Report | None = None
-        try:
-            execution = Executor(manager, options, log_event).run(plan)
-            report = Report(
-                execution.plan,
-                (*denied, *execution.results),
-                daemon_reloaded=execution.daemon_reloaded,
-                timing=execution.timing,
-                error=execution.error,
-            )
-        finally:
-            # "refused": the executor raised, which it does only before anything acted.
-            result = "refused" if report is None else "failed" if report.exit_code else "success"
-            error = report.error if report is not None else None
-            log_event(
-                "apply-finished",
-                f"apply finished: {result}" + (f": {error}" if error else ""),
-                {
-                    "SMARTRESTART_RESULT": result,
-                    "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_RUN_ID": options.run_id,
-                    "SMARTRESTART_UNITS": " ".join(plan.units),
-                    "SMARTRESTART_ERROR": error,
-                },
-            )
     return report
+
+
+def journal_sink(log: EventSink | None) -> EventSink:
+    """``log``, or the journal itself (imported only when something is logged)."""
+    if log is not None:
+        return log
+    from smartrestart.journal.writer import log_event
+
+    return log_event

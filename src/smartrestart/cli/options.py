@@ -41,7 +41,8 @@ config_root_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,
-    help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d (for images and tests).",
+    help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d, and apply --pending's "
+    "/var/lib/smartrestart/pending (for images and tests).",
 )
 
 
