@@ -69,8 +69,8 @@ ACTION_KEYS: dict[str, str] = {
     "description": "free text, shown by decide --explain",
 }
 RULE_KEYS: dict[str, str] = {
-    "pattern": "a glob: ** spans directories (**/ also matches none), * and ? stay within "
-    "one path segment; relative to the working directory, or absolute",
+    "pattern": "a glob: `**` spans directories (`**/` also matches none), `*` and `?` stay "
+    "within one path segment; relative to the working directory, or absolute",
     "actions": "the action names this file needs; an empty list is an explicit skip",
 }
 
