@@ -12,9 +12,10 @@ SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 p
 	gcc pkg-config libsystemd-dev
 # What the systemd test beds and building the Debian package need.
 EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
-	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
+	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel \
+	python3-click python3-yaml lintian
 
-.PHONY: example test setup system-deps lint unit integration bench bed deb clean
+.PHONY: example test setup system-deps lint unit integration bench bed deb example-debs lintian clean
 
 # Each command is printed as a user would type it (see the README's tour), then run.
 show = echo '$$ $(1)' && $(1)
@@ -87,10 +88,24 @@ bed: setup
 	@name=$$($(PY) -m tests.testbed boot $(KIND)) && \
 		$(PY) -m tests.testbed shell $$name; $(PY) -m tests.testbed stop $$name
 
-# The Debian package (packaging/debian), built from the working tree into dist/.
+# The Debian packages (packaging/debian: smartrestart, dh-smartrestart), built
+# from the working tree into dist/.
 deb: system-deps
 	mkdir -p dist
 	packaging/build-deb dist
+
+# The example packages (packaging/examples) at versions 1.0 and 1.1, built with
+# this tree's dh-smartrestart into dist/examples/.
+example-debs: system-deps
+	packaging/examples/build dist/examples
+
+# Every .deb, as Debian's QA would read it: any tag shown (not overridden with
+# a reason in a lintian-overrides file) fails. (--fail-on info would count
+# overridden tags too.)
+lintian: deb example-debs
+	@tags=$$(lintian --pedantic --display-info dist/*.deb dist/examples/*.deb 2>&1 \
+		| grep -v 'running with root privileges'); \
+	if [ -n "$$tags" ]; then echo "$$tags"; exit 1; fi; echo "lintian: no tags but overrides"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
