@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.apply.model import Outcome
+from smartrestart.apply.output import render_pending
 from smartrestart.apply.pending import PendingRecord, parse_record, render_record
 from smartrestart.apply.run import ApplyRequest
 from smartrestart.apply.run_pending import (
@@ -157,10 +158,21 @@ def test_a_unit_that_fails_keeps_only_its_files_pending(host: Host) -> None:
     assert pending_exit_code(outcome, trigger=True, strict=True) is ExitCode.FAILED
     assert pending_exit_code(outcome, trigger=False, strict=False) is ExitCode.FAILED
 
-    host.api.script = []  # fixed: the retry restarts it and clears the record
+    host.api.script = []  # fixed: the retry starts the failed unit and clears the record
     host.run()
     assert host.pending() == {}
-    assert host.systemd.calls_of("submit:TryRestartUnit").count("hello-api.service") == 2
+    assert host.systemd.calls_of("submit:RestartUnit") == ["hello-api.service"]
+    assert host.api.active_state == "active"
+
+
+def test_a_stopped_unit_stays_stopped_and_its_change_is_settled(host: Host) -> None:
+    """try-restart: what the administrator stopped, an upgrade does not start."""
+    host.record("hello-api.1.list", "hello-api", API)
+    host.api.active_state, host.api.sub_state = "inactive", "dead"
+    outcome = host.run(trigger=True)
+    assert outcome.report is not None
+    assert [r.outcome for r in outcome.report.results] == [Outcome.NOT_RUNNING]
+    assert host.api.active_state == "inactive" and host.pending() == {}
 
 
 def test_a_library_change_keeps_the_changed_file_behind_a_failed_importer(
@@ -266,3 +278,13 @@ def test_a_record_being_written_is_not_read(host: Host) -> None:
 
 def test_the_catalog_names_the_retry_command() -> None:
     assert "smartrestart apply --pending" in EVENTS["pending-kept"].body
+
+
+def test_the_trigger_with_nothing_pending_says_nothing_even_where_it_may_not_act(
+    host: Host,
+) -> None:
+    """smartrestart's own postinst runs it on configure too: in an image build, silently."""
+    outcome = host.run(trigger=True, suspended=True)
+    assert outcome == PendingOutcome(outcome.run_id)
+    assert render_pending(outcome, trigger=True) == ("", [])
+    assert not host.journal and not host.systemd.calls

@@ -76,7 +76,7 @@ def render_table(report: Report) -> str:
     if report.plan.external:
         lines.append(f"not for apply (no units or run): {', '.join(report.plan.external)}")
     if report.daemon_reloaded:
-        lines.insert(0, "reloaded the systemd manager first (a unit file changed on disk)")
+        lines.insert(0, "reloaded the systemd manager first (unit files changed on disk)")
     if not report.results:
         lines = ["nothing to do", *lines[len(rows) :]]
     if report.error:
@@ -111,8 +111,12 @@ def record_json(record: PendingRecord) -> dict[str, Any]:
     }
 
 
-def render_pending(outcome: PendingOutcome) -> tuple[str, list[str]]:
-    """The report of ``apply --pending`` for people: (standard output, lines for stderr)."""
+def render_pending(outcome: PendingOutcome, *, trigger: bool) -> tuple[str, list[str]]:
+    """The report of ``apply --pending`` for people: (standard output, lines for stderr).
+
+    The dpkg trigger says nothing when nothing was pending: dpkg's output is
+    long enough.
+    """
     notes: list[str] = []
     if outcome.error is not None:
         notes.append(f"error: {outcome.error.message}")
@@ -127,7 +131,7 @@ def render_pending(outcome: PendingOutcome) -> tuple[str, list[str]]:
         )
         return "", notes
     if not outcome.records:
-        return "nothing pending\n", notes
+        return ("" if trigger else "nothing pending\n"), notes
     report = outcome.report
     assert report is not None
     text = f"pending: {', '.join(record.label for record in outcome.records)}\n"
@@ -143,7 +147,8 @@ def render_pending(outcome: PendingOutcome) -> tuple[str, list[str]]:
             if result.outcome is Outcome.DENIED
             else f"fix it, then run {RETRY_COMMAND}"
         )
-        log = f" (journalctl -u {result.step.unit})" if result.step.unit else ""
+        failed = result.outcome is not Outcome.DENIED and result.step.unit
+        log = f" (journalctl -u {result.step.unit})" if failed else ""
         notes.append(f"{result.step.label}: {why}; its change stays pending: {then}{log}")
     if kept:
         text += f"still pending: {packages}\n"

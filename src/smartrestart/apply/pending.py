@@ -22,12 +22,15 @@ Pure: reading and writing the spool is :mod:`smartrestart.apply.spool`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from smartrestart.apply.model import Outcome, Report
+from smartrestart.apply.model import Group, Outcome, Plan, Report
 from smartrestart.errors import ConfigError, Location
+from smartrestart.rules.model import Mode
+from smartrestart.systemd.backend import UnitState
 
 PENDING_FORMAT = "smartrestart-pending 1"
 HEADER_KEYS = ("package", "from", "to")
@@ -150,3 +153,27 @@ def settle(
 def unhandled_units(report: Report) -> list[str]:
     """The units (or commands) whose step was not handled, once each."""
     return list(dict.fromkeys(r.step.label for r in report.results if r.outcome not in HANDLED))
+
+
+def restart_failed(plan: Plan, states: Mapping[str, UnitState]) -> Plan:
+    """The plan with try-restarts of failed units made restarts.
+
+    try-restart leaves a stopped unit alone, so that an upgrade does not start
+    what an administrator stopped; a failed unit was not stopped, it did not
+    come back (after the last upgrade's restart, say), and the retry the
+    trigger promises (``apply --pending``) must start it. Without this, the
+    retry would find it "not running" and settle its changes unrestarted.
+    """
+    groups = []
+    for group in plan.groups:
+        steps = tuple(
+            dataclasses.replace(step, mode=Mode.RESTART)
+            if step.unit
+            and step.mode is Mode.TRY_RESTART
+            and step.unit in states
+            and states[step.unit].active_state == "failed"
+            else step
+            for step in group.steps
+        )
+        groups.append(Group(group.order, steps))
+    return dataclasses.replace(plan, groups=tuple(groups))

@@ -30,6 +30,7 @@ from smartrestart.apply.pending import (
     PendingRecord,
     Settlement,
     all_files,
+    restart_failed,
     settle,
     unhandled_units,
 )
@@ -105,7 +106,7 @@ def run_pending(
     if outcome.report is not None:
         seconds = time.monotonic() - started
         outcome = outcome._replace(report=dataclasses.replace(outcome.report, seconds=seconds))
-    if outcome.kept or outcome.deferred:
+    if outcome.kept or outcome.error:
         _log_kept(outcome, log)
     return outcome
 
@@ -133,12 +134,10 @@ class _Context(NamedTuple):
 
 def _run(request: PendingRequest, context: _Context) -> PendingOutcome:
     run_id = context.run_id
-    if request.trigger:
-        if request.suspended:
-            return PendingOutcome(run_id, deferred="suspended (SMARTRESTART_SUSPEND=1)")
-        if not SYSTEMD_RUNNING.is_dir():
-            reason = "systemd is not running here (a chroot or an image build)"
-            return PendingOutcome(run_id, deferred=reason)
+    reason = _trigger_may_not_act(request)
+    if reason:
+        with Spool.read(request.spool) as spool:  # only to say what stays pending
+            return PendingOutcome(run_id, spool.records, deferred=reason if spool.records else "")
     if request.apply.dry_run:  # reads, decides, acts on nothing: no lock
         with Spool.read(request.spool) as spool:
             decided, plan = _decide(spool.records, request, context.warn)
@@ -158,6 +157,17 @@ def _run(request: PendingRequest, context: _Context) -> PendingOutcome:
         settlement = settle(spool.records, report, decided.expanded, ROOT.canonical)
         spool.settle(settlement)
     return PendingOutcome(run_id, spool.records, decided, report, settlement)
+
+
+def _trigger_may_not_act(request: PendingRequest) -> str:
+    """Why the trigger must leave everything pending without connecting, or ""."""
+    if not request.trigger:
+        return ""
+    if request.suspended:
+        return "suspended (SMARTRESTART_SUSPEND=1)"
+    if not SYSTEMD_RUNNING.is_dir():
+        return "systemd is not running here (a chroot or an image build)"
+    return ""
 
 
 def _decide(
@@ -194,6 +204,7 @@ def _act(
         reason = manager.shutdown_pending()
         if reason:
             return Report(plan), reason
+        plan = restart_failed(plan, manager.unit_states(plan.units))
         if request.trigger:
             manager.reload_manager()  # the dpkg run changed unit files, ours or not
             ActionLedger.record("a daemon-reload")

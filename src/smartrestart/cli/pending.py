@@ -51,7 +51,7 @@ def apply_pending(
     if as_json:
         click.echo(json.dumps(output.pending_json(outcome), indent=2))
     else:
-        text, notes = output.render_pending(outcome)
+        text, notes = output.render_pending(outcome, trigger=trigger)
         click.echo(text, nl=False)
         for note in notes:
             click.echo(f"smartrestart: {note}", err=True)
