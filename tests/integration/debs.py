@@ -92,20 +92,32 @@ def copy_in(bed: TestBed, debs: list[Path]) -> list[str]:
     return [f"{INSIDE}/{deb.name}" for deb in debs]
 
 
+def as_admin(
+    bed: TestBed, *argv: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` inside the bed as an administrator runs it: the installed smartrestart.
+
+    The bed's environment points PYTHONPATH at the project's sources, which
+    maintainer scripts would inherit; here they run the package's own modules.
+    """
+    settings = [f"{key}={value}" for key, value in (env or {}).items()]
+    return bed.run(
+        "env",
+        "-u",
+        "PYTHONPATH",
+        "DEBIAN_FRONTEND=noninteractive",
+        *settings,
+        *argv,
+        check=check,
+        timeout=300,
+    )
+
+
 def dpkg_install(
     bed: TestBed, debs: list[Path], *, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``dpkg -i`` of ``debs`` inside the bed, as an administrator runs it."""
-    return bed.run(
-        "env",
-        "DEBIAN_FRONTEND=noninteractive",
-        *(f"{k}={v}" for k, v in (env or {}).items()),
-        "dpkg",
-        "-i",
-        *copy_in(bed, debs),
-        check=check,
-        timeout=300,
-    )
+    return as_admin(bed, "dpkg", "-i", *copy_in(bed, debs), check=check, env=env)
 
 
 def install_smartrestart(bed: TestBed, debs: list[Path]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.journal.events import EVENTS
-from tests.integration.debs import copy_in, dpkg_install, install_smartrestart
+from tests.integration.debs import as_admin, copy_in, dpkg_install, install_smartrestart
 from tests.testbed import TestBed
 
 PACKAGES = ("hello-lib", "hello-api", "hello-worker")
@@ -175,11 +175,11 @@ def test_policy_rc_d_forbidding_keeps_the_change_until_apply_pending(
     assert len(pending(bed)) == 1
 
     since = cursor(bed)
-    result = bed.run("smartrestart", "apply", "--pending")
+    result = as_admin(bed, "smartrestart", "apply", "--pending")
     assert "restarted" in result.stdout
     assert starts(bed, since) == {"hello-api.service": 11, "hello-worker.service": 0}
     assert pending(bed) == []
-    assert bed.run("smartrestart", "apply", "--pending").stdout == "nothing pending\n"
+    assert as_admin(bed, "smartrestart", "apply", "--pending").stdout == "nothing pending\n"
 
 
 def break_api(bed: TestBed) -> None:
@@ -200,7 +200,7 @@ def test_a_unit_that_does_not_come_back_is_reported_and_dpkg_and_apt_still_succe
     break_api(bed)
     (deb,) = copy_in(bed, [examples["hello-api_1.1"]])
     since = cursor(bed)
-    result = bed.run("apt-get", "install", "-y", "-q", deb, check=False)
+    result = as_admin(bed, "apt-get", "install", "-y", "-q", deb, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout + result.stderr
     assert "hello-api.service: failed" in output
@@ -212,7 +212,7 @@ def test_a_unit_that_does_not_come_back_is_reported_and_dpkg_and_apt_still_succe
     assert len(pending(bed)) == 1
 
     repair_api(bed)  # the retry command the output named brings it back
-    bed.run("smartrestart", "apply", "--pending")
+    as_admin(bed, "smartrestart", "apply", "--pending")
     assert bed.show("hello-api.service", "ActiveState")["ActiveState"] == "active"
     assert pending(bed) == []
 
@@ -230,6 +230,6 @@ def test_with_smartrestart_strict_a_unit_that_does_not_come_back_fails_dpkg(
     assert "error processing package smartrestart" in output
     assert "hello-api.service: failed" in output
     repair_api(bed)
-    assert bed.run("dpkg", "--configure", "-a", check=False).returncode == 0
+    assert as_admin(bed, "dpkg", "--configure", "-a", check=False).returncode == 0
     assert bed.show("hello-api.service", "ActiveState")["ActiveState"] == "active"
     assert pending(bed) == []

@@ -230,13 +230,19 @@ def test_the_trigger_keeps_everything_pending_without_acting(
     assert pending_exit_code(outcome, trigger=True, strict=True) is ExitCode.OK
 
 
-def test_the_trigger_reloads_the_manager_before_acting(host: Host) -> None:
+def test_the_manager_is_reloaded_first_when_a_unit_to_restart_changed_on_disk(
+    host: Host,
+) -> None:
     host.record("hello-worker.1.list", "hello-worker", WORKER_CONF)
+    host.worker.need_daemon_reload = True
     outcome = host.run(trigger=True)
     assert host.systemd.calls.index(("reload_manager", "")) < host.systemd.calls.index(
         ("submit:TryRestartUnit", "hello-worker.service")
     )
     assert outcome.report is not None and outcome.report.daemon_reloaded
+    host.record("hello-worker.2.list", "hello-worker", WORKER_CONF)
+    host.run(trigger=True)
+    assert host.systemd.reloads == 1  # not again: nothing changed on disk since
 
 
 def test_nothing_pending_connects_to_nothing(host: Host) -> None:

@@ -74,8 +74,8 @@ Exit codes:
     "--trigger",
     is_flag=True,
     help="Run as the dpkg trigger does (implies --pending): keep everything pending while "
-    "SMARTRESTART_SUSPEND=1, without a running systemd or during a shutdown; reload the "
-    "manager first; exit 0 after a failure unless SMARTRESTART_STRICT=1.",
+    "SMARTRESTART_SUSPEND=1, without a running systemd or during a shutdown; exit 0 after a "
+    "failure unless SMARTRESTART_STRICT=1.",
 )
 def apply_command(
     request: DecideRequest,
