@@ -71,7 +71,7 @@ integration: setup
 
 # import_graph and grimp_agreement fetch their trees (PyPI wheels) into
 # $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
-# apply_restarts boots test beds (root).
+# apply_restarts and dpkg_upgrade boot test beds (root); dpkg_upgrade builds the .debs first.
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
@@ -79,6 +79,7 @@ bench: setup
 	$(PY) bench/import_graph.py
 	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
+	$(PY) bench/dpkg_upgrade.py
 	$(PY) bench/notify_send.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
