@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from smartrestart.apply.model import Group, Outcome, Plan, Report
+from smartrestart.apply.model import OK_OUTCOMES, Group, Outcome, Plan, Report
 from smartrestart.errors import ConfigError, Location
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import UnitState
@@ -35,18 +35,10 @@ from smartrestart.systemd.backend import UnitState
 PENDING_FORMAT = "smartrestart-pending 1"
 HEADER_KEYS = ("package", "from", "to")
 RETRY_COMMAND = "smartrestart apply --pending"
-# What counts as done: a unit left alone because it was not running is done
-# too (it starts with the new files); a denied, failed or skipped step is not.
-HANDLED = frozenset(
-    {
-        Outcome.RESTARTED,
-        Outcome.RELOADED,
-        Outcome.STARTED,
-        Outcome.ALREADY_ACTIVE,
-        Outcome.NOT_RUNNING,
-        Outcome.SUCCEEDED,
-    }
-)
+# What counts as done: whatever apply counts as no failure, but for a step
+# policy-rc.d denied (it did not happen) and a dry run's plan. A unit left
+# alone because it was not running is done: it starts with the new files.
+HANDLED = OK_OUTCOMES - {Outcome.DENIED, Outcome.PLANNED}
 
 
 class PendingRecord(NamedTuple):
