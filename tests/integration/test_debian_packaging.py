@@ -106,3 +106,24 @@ def test_dh_smartrestart_refuses_an_override_of_dh_installsystemd(tmp_path: Path
     assert "override_dh_installsystemd, which does not run with --with smartrestart" in (
         result.stdout + result.stderr
     )
+
+
+def test_the_package_ships_completions_man_pages_and_the_trigger(
+    package_debs: dict[str, Path],
+) -> None:
+    deb = package_debs["smartrestart"]
+    listing = subprocess.run(
+        ["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
+    for path in (
+        "./usr/share/bash-completion/completions/smartrestart",
+        "./usr/share/zsh/vendor-completions/_smartrestart",
+        "./usr/share/fish/vendor_completions.d/smartrestart.fish",
+        "./usr/share/man/man1/smartrestart.1.gz",
+        "./usr/share/man/man5/smartrestart.yaml.5.gz",
+        "./usr/share/man/man3/smartrestart.notify.3.gz",
+        "./usr/lib/smartrestart/dpkg-changes",
+    ):
+        assert path in listing, path
+    assert "interest-noawait smartrestart-apply" in control_file(deb, "triggers")
+    assert "smartrestart apply --trigger" in control_file(deb, "postinst")

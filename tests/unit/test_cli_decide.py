@@ -333,3 +333,22 @@ def test_an_import_root_that_is_no_directory_is_exit_2_with_file_and_line(exampl
     assert result.returncode == 2
     assert f"restart-rules.yaml:{len(rules.splitlines()) + 1}: import_roots[1]: " in result.stderr
     assert f"{example.resolve()}/nowhere is not a directory" in result.stderr
+
+
+def test_from_the_root_directory_absolute_patterns_match(tmp_path: Path) -> None:
+    """Where maintainer scripts and the dpkg trigger run: the paths stay absolute."""
+    rules = write_rules(
+        tmp_path,
+        "actions: {a: {units: [a.service]}}\nrules: [{pattern: '/usr/lib/app/**', actions: [a]}]\n",
+    )
+    result = run(
+        "decide",
+        "-r",
+        str(rules),
+        "--config-root",
+        str(tmp_path / "none"),
+        "/usr/lib/app/x.py",
+        cwd=Path("/"),
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert (result.returncode, result.stdout) == (0, "a\n"), result.stderr
