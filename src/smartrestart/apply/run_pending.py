@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from smartrestart.apply.model import Plan, Report, StepResult, build_plan, planned
 from smartrestart.apply.pending import (
+    HANDLED,
     RETRY_COMMAND,
     PendingRecord,
     Settlement,
@@ -191,7 +192,7 @@ def _act(
     request: PendingRequest,
     context: _Context,
 ) -> tuple[Report, str]:
-    """Connect, check for a shutdown, reload (the trigger), run the plan: (report, deferred)."""
+    """Connect, check for a shutdown, run the plan: (report, why it was deferred or "")."""
     if not plan.groups:
         return Report(plan, denied), ""
     from smartrestart import systemd
@@ -232,8 +233,7 @@ def _log_kept(outcome: PendingOutcome, log_event: EventSink) -> None:
 
 
 def _failure_reason(outcome: PendingOutcome) -> str:
-    report = outcome.report
-    if report is None:
-        return "not acted on"
-    failed = [r for r in report.results if r.step.label in unhandled_units(report)]
-    return "; ".join(f"{r.step.label}: {r.outcome.value}" for r in failed) or "not acted on"
+    """``hello-api.service: failed; ...``: the steps that were not handled."""
+    results = outcome.report.results if outcome.report else ()
+    failed = [f"{r.step.label}: {r.outcome.value}" for r in results if r.outcome not in HANDLED]
+    return "; ".join(failed) or "not acted on"
