@@ -240,7 +240,8 @@ def test_with_smartrestart_strict_a_unit_that_does_not_come_back_fails_dpkg(
 def test_the_installed_bash_completion_completes_the_commands(installed: TestBed) -> None:
     script = (
         "source /usr/share/bash-completion/completions/smartrestart; "
-        "COMP_WORDS=(smartrestart ap); COMP_CWORD=1; _smartrestart_completion; "
+        "COMP_WORDS=(smartrestart ap); COMP_CWORD=1; "
+        "_smartrestart_completion smartrestart ap smartrestart; "  # as bash calls it
         'echo "${COMPREPLY[@]}"'
     )
     assert as_admin(installed, "bash", "-c", script).stdout.strip() == "apply"
