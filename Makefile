@@ -10,8 +10,9 @@ PY     := $(VENV)/bin/python
 PYTHON_PATH := $(shell command -v $(PYTHON))
 SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
 	gcc pkg-config libsystemd-dev
-# What the systemd test beds and building the Debian package need.
-EXTRA_PACKAGES := dbus systemd-container debootstrap git man-db \
+# What the systemd test beds, building the Debian packages, linting them and drawing graphs need.
+# dbus-user-session: the Debian 12 bed (the host's /usr) runs a lingering user's manager.
+EXTRA_PACKAGES := dbus dbus-user-session systemd-container debootstrap git man-db graphviz \
 	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel \
 	python3-click python3-yaml lintian
 
@@ -28,8 +29,15 @@ example: setup
 	echo '# what apply would do with it (--dry-run talks to no systemd):' && \
 	$(call show,smartrestart apply --dry-run --root src src/lib/auth.py docs/security.md)
 
+# Coverage of the whole suite, Python subprocesses and the beds' processes
+# included (pyproject.toml's [tool.coverage]), printed at the end. A process
+# the tests kill (SIGKILL, a watchdog) may leave a data file half-written:
+# combine cannot read it, so it is dropped rather than warned about twice.
 test: setup lint
-	$(PY) -m pytest tests
+	@rm -rf .coverage-data
+	@$(PY) -m coverage run -m pytest tests; status=$$?; \
+		$(PY) -m coverage combine -q 2>/dev/null; rm -f .coverage-data/coverage.*; \
+		$(PY) -m coverage report; exit $$status
 
 # As root, installs the missing Debian packages. Otherwise names them, and stops
 # when setup cannot work without them.
@@ -71,7 +79,8 @@ integration: setup
 
 # import_graph and grimp_agreement fetch their trees (PyPI wheels) into
 # $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
-# apply_restarts and dpkg_upgrade boot test beds (root); dpkg_upgrade builds the .debs first.
+# apply_restarts, status_units, watch_latency and dpkg_upgrade boot test beds (root);
+# dpkg_upgrade builds the .debs first.
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
@@ -79,8 +88,11 @@ bench: setup
 	$(PY) bench/import_graph.py
 	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
+	$(PY) bench/status_units.py
 	$(PY) bench/dpkg_upgrade.py
 	$(PY) bench/notify_send.py
+	$(PY) bench/exec_idle.py
+	$(PY) bench/watch_latency.py
 
 # Boot a real systemd (Debian 12 host /usr; KIND=debian13 for systemd 257),
 # open a shell in it, and remove it when the shell exits.
@@ -109,4 +121,4 @@ lintian: deb example-debs
 	if [ -n "$$tags" ]; then echo "$$tags"; exit 1; fi; echo "lintian: no tags but overrides"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage-data

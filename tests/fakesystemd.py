@@ -13,6 +13,7 @@ what can reload. A unit's ``script`` says how its next jobs end.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class FakeUnit:
     id: str
     aliases: tuple[str, ...] = ()
     load_state: str = "loaded"
+    load_error: str = ""  # LoadError's message, when load_state is not "loaded"
     active_state: str = "active"
     sub_state: str = "running"
     can_reload: bool = False
@@ -49,6 +51,16 @@ class FakeUnit:
     starts: int = 0  # counted like systemd's start limit, cleared by reset-failed
     dropins: list[str] = field(default_factory=list)  # DropInPaths
     timers: list[tuple[str, int]] = field(default_factory=list)
+    # What unit_statuses() reports besides the state (smartrestart status):
+    n_restarts: int = 0
+    main_pid: int = 0
+    status_text: str = ""
+    start_limit_burst: int = 5
+    start_limit_interval_usec: int = 10_000_000
+    restart_delay_usec: int = 100_000
+    state_change_usec: int = 0
+    exec_main_start_usec: int = 0
+    timer_next_elapse_usec: int | None = None
 
     def state(self, asked: str) -> UnitState:
         return UnitState(
@@ -59,6 +71,7 @@ class FakeUnit:
             invocation_id=self.invocation_id if self.load_state == "loaded" else "",
             need_daemon_reload=self.need_daemon_reload,
             can_reload=self.can_reload,
+            load_error=self.load_error,
             service_type=self.service_type,
             result=self.result,
             exec_main_code=1 if self.result == "exit-code" else 0,
@@ -74,7 +87,8 @@ class FakeSystemd:
 
     units: dict[str, FakeUnit] = field(default_factory=dict)
     manager_version: int = 257
-    # Commands of run: steps -> exit status (0 when not listed); "hang" never ends.
+    # Commands of run: steps -> exit status (0 when not listed); "hang" never ends,
+    # "signal:N" is killed by signal N.
     commands: dict[tuple[str, ...], int | str] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     # A method name whose next call raises this error (the bus gone mid-apply).
@@ -121,6 +135,10 @@ class FakeSystemd:
                 states[name] = unit.state(name)
         return states
 
+    def unit_names_matching(self, patterns: Sequence[str]) -> list[str]:
+        loaded = [unit.id for unit in self.units.values() if unit.load_state == "loaded"]
+        return sorted(u for u in loaded if any(fnmatch.fnmatchcase(u, p) for p in patterns))
+
     def unit_id(self, name: str) -> str:
         unit = self.lookup(name)
         return unit.id if unit is not None else name
@@ -131,6 +149,28 @@ class FakeSystemd:
         if unit is None:
             return UnitState(name, "not-found", "inactive", "dead", "", id=name)
         return unit.state(name)
+
+    def unit_statuses(self, names: Sequence[str]) -> dict[str, UnitState]:
+        states = self.unit_states(names)
+        for name, state in states.items():
+            unit = self.lookup(name)
+            if unit is None:
+                continue
+            service = name.endswith(".service")
+            states[name] = state._replace(
+                state_change_usec=unit.state_change_usec,
+                n_restarts=unit.n_restarts if service else None,
+                main_pid=unit.main_pid if service else None,
+                status_text=unit.status_text if service else None,
+                start_limit_burst=unit.start_limit_burst if service else None,
+                start_limit_interval_usec=unit.start_limit_interval_usec if service else None,
+                restart_delay_usec=unit.restart_delay_usec if service else None,
+                exec_main_start_usec=unit.exec_main_start_usec if service else None,
+                timer_next_elapse_usec=unit.timer_next_elapse_usec,
+                service_type=unit.service_type if service else None,
+                result=unit.result if service else None,
+            )
+        return states
 
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
         return [n for n in names if (u := self.lookup(n)) is not None and u.need_daemon_reload]
@@ -211,6 +251,11 @@ class FakeSystemd:
         job = f"/org/freedesktop/systemd1/job/{next(self._counter)}"
         if status == "hang":
             self._jobs[job] = None
+            return job
+        if isinstance(status, str) and status.startswith("signal:"):
+            unit.active_state, unit.sub_state, unit.result = "failed", "failed", "signal"
+            unit.exec_main_status = int(status.removeprefix("signal:"))
+            self._jobs[job] = JobEnd("failed", 0.0)
             return job
         assert isinstance(status, int)
         if status == 0:

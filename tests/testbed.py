@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import bedcoverage
+
 PROJECT = Path(__file__).resolve().parent.parent
 BED_PROJECT = Path("/opt/smartrestart-src")  # where the project appears inside a bed
 BED_VENV = Path("/opt/smartrestart-venv")  # where the virtual environment appears (debian12)
@@ -59,6 +61,11 @@ DEBIAN13_PACKAGES = (
     "python3-sdnotify",
     "procps",
     "iproute2",
+    # A user manager with its own bus, for `--user` (smartrestart watch, apply,
+    # generate against `systemctl --user` units of a lingering user), and
+    # Debian's watchfiles (0.24) for `smartrestart watch`.
+    "dbus-user-session",
+    "python3-watchfiles",
     # Debian's own server units, for tests on units nobody here wrote: an alias
     # (sshd.service -> ssh.service), a reloadable daemon (nginx), a template
     # instance under a oneshot umbrella (postgresql@17-main.service), cron.
@@ -68,6 +75,8 @@ DEBIAN13_PACKAGES = (
     "postgresql",
 )
 KINDS = ("debian12", "debian13")
+# The systemd each kind stands for; tests branch on these versions (254: RestartMode=, ...).
+SYSTEMD_OF_KIND = {"debian12": 252, "debian13": 257}
 
 TESTBED_TARGET = """\
 [Unit]
@@ -116,6 +125,7 @@ class TestBed:
             "PYTHONPATH": str(BED_PROJECT / "src"),
             "PYTHONDONTWRITEBYTECODE": "1",
             "HOME": "/root",
+            **bedcoverage.environment(PROJECT, BED_PROJECT, self.kind),
         }
 
     @property
@@ -208,9 +218,21 @@ class TestBed:
             self.systemctl("daemon-reload")
 
     def journal(self, *args: str) -> str:
-        """``journalctl`` inside the bed, after flushing what is queued."""
-        self.run("journalctl", "--sync", check=False)
-        return self.run("journalctl", "--no-pager", *args, check=False).stdout
+        """``journalctl`` inside the bed, after flushing what is queued.
+
+        A journalctl that fails raises: an empty answer would pass every
+        ``"..." not in journal`` assertion. Only ``--grep`` finding nothing
+        (exit status 1, nothing on stderr) is an answer: no entries.
+        """
+        self.run("journalctl", "--sync")
+        result = self.run("journalctl", "--no-pager", *args, check=False)
+        no_match = result.returncode == 1 and "--grep" in args and not result.stderr.strip()
+        if result.returncode != 0 and not no_match:
+            raise BedError(
+                f"journalctl {' '.join(args)} exited {result.returncode} in {self.name}: "
+                f"{result.stderr.strip()}"
+            )
+        return result.stdout
 
     def wait_for(self, predicate: object, timeout: float = 30.0, interval: float = 0.05) -> None:
         """Poll ``predicate()`` until true; a deadline, never a fixed sleep."""
@@ -396,6 +418,7 @@ def _nspawn_command(kind: str, name: str, workdir: Path) -> list[str]:
         "--console=passive",
         f"--machine={name}",
         f"--bind={PROJECT}:{BED_PROJECT}",
+        *bedcoverage.prepare(PROJECT, workdir),
     ]
     kernel_args = ["--", "systemd.unit=testbed.target", "systemd.firstboot=off"]
     if kind == "debian12":
@@ -455,7 +478,11 @@ def boot(kind: str, *, keep: bool = False) -> TestBed:
         bed.stop()
         raise BedError(f"{kind} bed did not boot ({error}):\n{log_text[-3000:]}") from None
     bed.boot_seconds = time.monotonic() - started
-    version = bed.run("systemctl", "--version").stdout.split()[1]
+    measured = bedcoverage.environment(PROJECT, BED_PROJECT, kind)
+    if measured:  # what systemd starts (handlers, services) is measured too
+        bed.run("systemctl", "set-environment", *(f"{k}={v}" for k, v in measured.items()))
+    # The manager's own version (PID 1), e.g. "252.38-1~deb12u1".
+    version = bed.run("systemctl", "show", "--property=Version", "--value").stdout.strip()
     bed.systemd_version = int(version.split(".")[0])
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     (STATE_DIR / f"{name}.json").write_text(
@@ -471,6 +498,24 @@ def boot(kind: str, *, keep: bool = False) -> TestBed:
         )
     )
     return bed
+
+
+def version_problem(bed: TestBed) -> str | None:
+    """Why ``bed`` does not run the systemd its kind stands for; None when it does."""
+    expected = SYSTEMD_OF_KIND[bed.kind]
+    if bed.systemd_version == expected:
+        return None
+    package = bed.run("dpkg-query", "-W", "-f=${Version}", "systemd", check=False).stdout
+    source = (
+        "the host's own /usr, booted as the bed's root"
+        if bed.kind == "debian12"
+        else f"the Debian {DEBIAN13_SUITE} root {debian13_root()}"
+    )
+    return (
+        f"the {bed.kind} bed runs systemd {bed.systemd_version} (the manager's Version; "
+        f"Debian package systemd {package or 'unknown'} from {source}), but its tests are "
+        f"written for systemd {expected}"
+    )
 
 
 def attach(name: str) -> TestBed:

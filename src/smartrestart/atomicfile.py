@@ -64,15 +64,23 @@ def read_in(dir_fd: int, name: str, limit: int = MAX_READ_BYTES) -> bytes | None
 
 
 def write_in(
-    dir_fd: int, name: str, content: bytes, *, mode: int = 0o644, durable: bool = True
+    dir_fd: int,
+    name: str,
+    content: bytes,
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    compare: bool = True,
 ) -> WriteOutcome:
     """Atomically replace ``name`` with ``content`` unless it already holds exactly that.
 
     ``durable=False`` skips the fsyncs: for caches, where losing the new
     content in a power cut only costs a rebuild, the rename alone still keeps
-    readers from ever seeing half a file.
+    readers from ever seeing half a file. ``compare=False`` skips reading the
+    old content first: for large files known to differ (a cache never seen in
+    full, which may exceed the read limit).
     """
-    if read_in(dir_fd, name) == content:
+    if compare and read_in(dir_fd, name) == content:
         return WriteOutcome.UNCHANGED
     temporary = f".{name}.{os.urandom(6).hex()}.tmp"
     fd = os.open(
@@ -105,10 +113,11 @@ def write_file(
     create_dirs: bool = False,
     dir_mode: int = 0o755,
     durable: bool = True,
+    compare: bool = True,
 ) -> WriteOutcome:
     """:func:`write_in` for a path: opens its directory safely first."""
     dir_fd = open_directory(path.parent, create=create_dirs, mode=dir_mode)
     try:
-        return write_in(dir_fd, path.name, content, mode=mode, durable=durable)
+        return write_in(dir_fd, path.name, content, mode=mode, durable=durable, compare=compare)
     finally:
         os.close(dir_fd)

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     FAILED = 1
     USAGE = 2
     SYSTEMD = 3
+    NOT_ACTIVE = 3  # status: a unit shown is not active, as systemctl is-active says
     LOCK_BUSY = 4
     INTERNAL = 70  # EX_SOFTWARE
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -33,7 +34,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ),
     ExitCode.USAGE: "usage or configuration error; nothing acted",
     ExitCode.SYSTEMD: "cannot reach systemd or not allowed by it (no bus, access denied); "
-    "nothing acted",
+    "nothing acted; status: a unit shown is not active (as systemctl is-active)",
     ExitCode.LOCK_BUSY: "another smartrestart apply holds the lock; nothing acted",
     ExitCode.INTERNAL: "internal error (a bug in smartrestart); nothing acted",
     ExitCode.INTERRUPTED: "interrupted (SIGINT) before anything acted",

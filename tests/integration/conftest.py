@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests import testbed
+from tests.skippolicy import in_ci
 
 _BOOTED: dict[str, testbed.TestBed] = {}
+_WRONG_VERSION: dict[str, str | None] = {}
 _STARTED = time.monotonic()
 
 
@@ -28,10 +30,6 @@ def _unavailable_reason() -> str | None:
     return None
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration/" in item.nodeid:
@@ -39,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = _unavailable_reason()
     if reason is None:
         return
-    if _in_ci():
+    if in_ci():
         raise pytest.UsageError(f"CI=true but the test beds cannot run: {reason}")
     for item in items:
         if "integration" in item.keywords:
@@ -52,9 +50,12 @@ def _booted(kind: str) -> testbed.TestBed:
         try:
             _BOOTED[kind] = testbed.boot(kind)
         except testbed.BedError as exc:
-            if _in_ci():
+            if in_ci():
                 pytest.fail(f"{kind} test bed failed to boot: {exc}", pytrace=False)
             pytest.skip(f"{kind} test bed failed to boot: {exc}")
+        _WRONG_VERSION[kind] = testbed.version_problem(_BOOTED[kind])
+    if _WRONG_VERSION[kind]:  # every test on that bed fails, saying why
+        pytest.fail(str(_WRONG_VERSION[kind]), pytrace=False)
     return _BOOTED[kind]
 
 

@@ -10,13 +10,13 @@ where they need not be installed).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.skippolicy import in_ci
 from tests.testbed import CACHE_BASE, PROJECT, TestBed
 
 DEPENDENCIES = ("python3-click", "python3-yaml", "python3-pystemd", "python3-sdnotify")
@@ -25,7 +25,7 @@ INSIDE = "/var/tmp/smartrestart-debs"  # where a bed's .debs are copied
 
 
 def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if in_ci():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
 

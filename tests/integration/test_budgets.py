@@ -21,7 +21,9 @@ def install_smartrestart(bed: TestBed) -> None:
     """smartrestart in the bed as a package would install it: command and handler units."""
     bed.write(
         "/usr/local/bin/smartrestart",
-        f'#!/bin/sh\nPYTHONPATH={BED_PROJECT / "src"} exec {bed.python} -m smartrestart "$@"\n',
+        # An inherited PYTHONPATH is kept: the beds' coverage hook (tests/bedcoverage.py).
+        f"#!/bin/sh\nPYTHONPATH={BED_PROJECT / 'src'}${{PYTHONPATH:+:$PYTHONPATH}} "
+        f'exec {bed.python} -m smartrestart "$@"\n',
         mode=0o755,
     )
     for unit in (PROJECT / "units").iterdir():
@@ -506,3 +508,35 @@ def test_two_applications_rules_files_keep_their_own_dropins(
     assert [(f["unit"], f["result"]) for f in report["files"]] == [(unit_b, "removed")]
     assert bed.read(f"/etc/systemd/system/{unit_a}.d/50-smartrestart.conf")
     assert bed.show(unit_a, "StartLimitBurst")["StartLimitBurst"] == "3"
+
+
+def test_a_unit_budgeted_in_two_files_is_refused_before_anything_is_written(
+    budget_bed: TestBed, unit_name: str
+) -> None:
+    """Budgets must be unique across the files one run reads: -r files and rules.d fragments."""
+    bed = budget_bed
+    unit = counting_unit(bed, unit_name, "exec sleep infinity")
+    alias = f"{unit_name}-alias.service"
+    bed.run("ln", "-s", f"/etc/systemd/system/{unit}", f"/etc/systemd/system/{alias}")
+    bed.systemctl("daemon-reload")
+    app = f"/srv/{unit_name}"
+    bed.write(f"{app}/rules.yaml", f"budgets:\n  {unit}: {{restart: transient}}\n")
+    fragment = f"{app}/root/etc/smartrestart/rules.d/50-other.yaml"
+    reloads = bed.journal("-b", "--grep", "Reloading").count("Reloading")
+
+    def refused(budgeted_again: str) -> str:
+        bed.write(fragment, f"budgets:\n  {budgeted_again}: {{restart: permanent}}\n")
+        result = bed.smartrestart(
+            "generate", "-r", "rules.yaml", "--config-root", f"{app}/root", cwd=app
+        )
+        assert result.returncode == 2, result.stderr
+        assert not bed.path(f"/etc/systemd/system/{unit}.d").exists()  # nothing written
+        return " ".join(result.stderr.split())
+
+    same_name = refused(unit)
+    assert f"{fragment}:2: budgets.{unit}: duplicate budget" in same_name, same_name
+    assert f"already declared at {app}/rules.yaml:2" in same_name, same_name
+    by_alias = refused(alias)
+    assert f"{unit} and {alias} (at {fragment}:2) are the same unit" in by_alias, by_alias
+    assert bed.show(unit, "StartLimitBurst")["StartLimitBurst"] == "5"  # systemd's default
+    assert bed.journal("-b", "--grep", "Reloading").count("Reloading") == reloads

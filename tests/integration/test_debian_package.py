@@ -61,3 +61,15 @@ def test_package_runs_on_debians_own_modules(
     escalated = bed.journal(message_id, "-x")
     assert f"escalating: stop {target}" in escalated
     assert "as an OTP supervisor" in escalated  # the catalog the package installed explains it
+
+    # status reads both units through pystemd as Debian ships it (0.11 on debian12).
+    shown = bed.run(
+        "/usr/bin/smartrestart", "status", "--json", "--config-root", "/none",
+        unit, f"{unit_name}-fatal.service", cwd=app, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 3, shown.stderr  # the fatal one is not active
+    restarted, fatal = json.loads(shown.stdout)["units"]
+    assert restarted["invocation_id"] == bed.show(unit, "InvocationID")["InvocationID"]
+    assert restarted["last_restart"]["cause"] == "deploy"
+    assert restarted["last_deploy"]["deploy_id"] == report["deploy_id"]
+    assert (fatal["active_state"], fatal["budget"]["intensity"]) == ("failed", 4)

@@ -127,10 +127,10 @@ def test_one_dpkg_run_of_all_three_restarts_each_unit_once_at_the_end(
     # At the end: the trigger runs after every package is set up, once.
     assert output.count("Processing triggers for smartrestart") == 1
     assert output.rindex("Setting up") < output.index("Processing triggers for smartrestart")
-    run_ids = {
-        e["SMARTRESTART_RUN_ID"] for e in entries(bed, since, "SYSLOG_IDENTIFIER=smartrestart")
+    deploy_ids = {
+        e["SMARTRESTART_DEPLOY"] for e in entries(bed, since, "SYSLOG_IDENTIFIER=smartrestart")
     }
-    assert len(run_ids) == 1  # one deploy id for the whole dpkg run
+    assert len(deploy_ids) == 1  # one deploy id for the whole dpkg run
     started = entries(bed, since, f"MESSAGE_ID={EVENTS['apply-started'].message_id}")
     assert started[0]["SMARTRESTART_PACKAGES"] == (
         "hello-api 1.0 -> 1.1, hello-lib 1.0 -> 1.1, hello-worker 1.0 -> 1.1"

@@ -253,3 +253,85 @@ def test_raw_messages_systemd_would_drop_are_refused(bed: TestBed, unit_name: st
         f"nul: sent=False errno={errno.EINVAL}; oversize: sent=False errno={errno.EMSGSIZE}"
     )
     bed.systemctl("stop", unit)
+
+
+def test_reloading_under_type_notify_reload_makes_systemctl_reload_wait(
+    debian13: TestBed, unit_name: str
+) -> None:
+    """Type=notify-reload is systemd 253+: RELOADING=1 needs MONOTONIC_USEC in the same datagram."""
+    bed = debian13
+    unit = f"{unit_name}.service"
+    bed.install_unit(
+        unit, service(bed, "reload", "1.5", kind="notify-reload", extra="TimeoutStartSec=6s\n")
+    )
+    bed.systemctl("start", unit)
+    pid = bed.show(unit, "MainPID")["MainPID"]
+    started = time.monotonic()
+    bed.systemctl("reload", unit)  # SIGHUP, then waits for RELOADING=1 ... READY=1
+    waited = time.monotonic() - started
+    assert 1.5 <= waited < 5, waited
+    shown = bed.show(unit, "MainPID", "ActiveState", "StatusText")
+    assert shown == {"MainPID": pid, "ActiveState": "active", "StatusText": "reloads=1"}
+    assert "Reloaded" in bed.journal("-u", unit)
+    bed.systemctl("stop", unit)
+
+
+def test_watchdog_trigger_makes_systemd_act_at_once(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    pulled = f"/run/{unit_name}.pull"
+    bed.install_unit(unit, service(bed, "trigger", pulled, extra="WatchdogSec=1h\n"))
+    bed.systemctl("start", unit)
+    bed.write(pulled, "")
+    pulled_at = time.monotonic()
+    bed.wait_for(lambda: bed.show(unit, "ActiveState")["ActiveState"] == "failed", timeout=10)
+    assert time.monotonic() - pulled_at < 5  # not the hour WatchdogSec= allows
+    assert bed.show(unit, "Result")["Result"] == "watchdog"
+    assert "Watchdog request (last status: waiting for the trigger)!" in bed.journal("-u", unit)
+
+
+def test_fdstoreremove_drops_a_stored_descriptor_by_name(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "fdstore-remove", extra="FileDescriptorStoreMax=4\n"))
+    bed.systemctl("start", unit)
+    assert bed.show(unit, "StatusText")["StatusText"] == "passed="
+    bed.wait_for(lambda: bed.show(unit, "NFileDescriptorStore")["NFileDescriptorStore"] == "1")
+    bed.systemctl("restart", unit)
+    assert bed.show(unit, "StatusText")["StatusText"] == "passed=keep"  # "drop" is gone
+    bed.systemctl("stop", unit)
+
+
+def test_errno_is_what_systemd_shows_as_status_errno(bed: TestBed, unit_name: str) -> None:
+    unit = f"{unit_name}.service"
+    bed.install_unit(unit, service(bed, "errno", str(errno.EADDRINUSE)))
+    bed.systemctl("start", unit)
+    assert bed.show(unit, "StatusErrno")["StatusErrno"] == str(errno.EADDRINUSE)
+    bed.systemctl("stop", unit)
+    # run() sends ERRNO= for an OSError before exiting.
+    failing = f"{unit_name}-oserror.service"
+    bed.install_unit(
+        failing,
+        service(bed, "oserror", str(errno.ENOENT), kind="simple", extra="NotifyAccess=main\n"),
+    )
+    bed.systemctl("start", failing, check=False)
+    bed.wait_for(lambda: bed.show(failing, "ActiveState")["ActiveState"] == "failed")
+    shown = bed.show(failing, "StatusErrno", "ExecMainStatus")
+    assert shown == {"StatusErrno": str(errno.ENOENT), "ExecMainStatus": "1"}
+
+
+def test_asyncio_watchdog_keeps_it_alive_until_the_health_check_fails(
+    bed: TestBed, unit_name: str
+) -> None:
+    unit = f"{unit_name}.service"
+    health = f"/run/{unit_name}.healthy"
+    bed.write(health, "")
+    bed.install_unit(unit, service(bed, "async-watchdog", health, extra="WatchdogSec=1s\n"))
+    bed.systemctl("start", unit)
+    pid = bed.show(unit, "MainPID")["MainPID"]
+    time.sleep(5)  # five watchdog periods: the task's pings keep it alive
+    assert bed.show(unit, "MainPID", "ActiveState") == {"MainPID": pid, "ActiveState": "active"}
+    bed.run("rm", health)
+    stopped = time.monotonic()
+    bed.wait_for(lambda: bed.show(unit, "ActiveState")["ActiveState"] == "failed", timeout=10)
+    assert time.monotonic() - stopped < 4
+    assert bed.show(unit, "Result")["Result"] == "watchdog"
+    assert "Watchdog timeout" in bed.journal("-u", unit)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 import time
 
-from tests.testbed import BED_PROJECT, TestBed
+import pytest
+
+from tests.testbed import BED_PROJECT, SYSTEMD_OF_KIND, BedError, TestBed, version_problem
 
 PROGRAMS = BED_PROJECT / "tests/integration/programs"
 
@@ -105,3 +108,22 @@ def test_pystemd_on_the_host_reads_the_beds_manager_version(bed: TestBed) -> Non
         check=True,
     )
     assert result.stdout.startswith(f"{bed.systemd_version}.")
+
+
+def test_journal_raises_when_journalctl_fails(bed: TestBed) -> None:
+    """An empty answer from a failed journalctl would pass every `not in` assertion."""
+    with pytest.raises(BedError, match=r"journalctl --no-such-option exited 1"):
+        bed.journal("--no-such-option")
+    # --grep finding nothing is an answer (journalctl exits 1 for it), not a failure.
+    assert "no entry holds this text" not in bed.journal("-b", "--grep", "no entry holds this text")
+
+
+def test_a_bed_on_another_systemd_says_where_that_systemd_came_from(bed: TestBed) -> None:
+    assert version_problem(bed) is None
+    expected = SYSTEMD_OF_KIND[bed.kind]
+    problem = version_problem(dataclasses.replace(bed, systemd_version=expected + 1))
+    assert problem is not None
+    assert f"the {bed.kind} bed runs systemd {expected + 1}" in problem
+    assert f"Debian package systemd {expected}." in problem  # what the bed's dpkg says
+    assert ("host's own /usr" if bed.kind == "debian12" else "Debian trixie root") in problem
+    assert f"written for systemd {expected}" in problem

@@ -349,3 +349,121 @@ def test_generate_writes_only_under_its_unit_directory(text: str, version: str) 
 def test_handle_exits_with_a_documented_code(verb: str, unit: str) -> None:
     with workspace("") as directory:
         invoke(directory, ["handle", verb, unit])
+
+
+probe_texts = st.one_of(
+    st.text(max_size=20),
+    st.builds(
+        lambda kind, rest: f"{kind}:{rest}",
+        st.sampled_from(["tcp", "unix", "file", "cmd", "log", "http", "https", "ftp", ""]),
+        st.text(max_size=16),
+    ),
+    st.builds(lambda rest: f"http://{rest}", st.text(max_size=16)),
+)
+spans = st.one_of(st.text(max_size=8), st.sampled_from(["nan", "-1s", "0", "1h 2min", "9" * 30]))
+
+
+@property_settings
+@given(
+    ready=st.lists(probe_texts, max_size=3),
+    health=st.none() | probe_texts,
+    body=st.none() | st.text(max_size=6),
+    span=spans,
+)
+def test_exec_options_exit_with_a_documented_code_and_run_nothing(
+    ready: list[str], health: str | None, body: str | None, span: str
+) -> None:
+    # No PROGRAM: every path ends in exit 2 before anything could run.
+    args = ["exec", *(w for probe in ready for w in ("--ready", probe))]
+    args += ["--health", health] if health is not None else []
+    args += ["--ready-body", body] if body is not None else []
+    with workspace("") as directory:
+        code, _ = invoke(directory, [*args, "--ready-timeout", span])
+    assert code == ExitCode.USAGE
+
+
+@property_settings
+@given(text=probe_texts)
+def test_a_probe_parses_or_is_a_usage_error(text: str) -> None:
+    from smartrestart.errors import UsageError
+    from smartrestart.exec.model import parse_probe
+
+    try:
+        probe = parse_probe(text, "--ready")
+    except UsageError as exc:
+        assert exc.message.startswith(f"--ready {text!r}")
+    else:
+        assert probe.text == text
+
+
+@property_settings
+@given(argv=st.lists(st.text(max_size=10), max_size=4), path=st.text(max_size=30))
+def test_watch_entry_and_noise_never_raise_anything_else(argv: list[str], path: str) -> None:
+    from smartrestart.errors import UsageError
+    from smartrestart.watch.model import entry_from_argv, is_ignored
+
+    is_ignored(path)
+    with contextlib.suppress(UsageError):
+        entry_from_argv(argv)
+
+
+@property_settings
+@given(
+    text=rules_texts() | rules_texts(budgets_only=True),
+    named=st.lists(units, max_size=3),
+    as_json=st.booleans(),
+)
+def test_status_exits_with_a_documented_code_and_writes_nothing(
+    text: str, named: list[str], as_json: bool
+) -> None:
+    with workspace(text) as directory:
+        before = snapshot(directory)
+        args = ["status", "-r", "rules.yaml", "--config-root", "none", *named]
+        code, _ = invoke(directory, [*args, "--json"] if as_json else args)
+        assert code != ExitCode.OK  # no manager here: never a report that all is well
+        assert snapshot(directory) == before
+
+
+@property_settings
+@given(
+    unit=st.none() | units,
+    deploy=st.none() | st.sampled_from(["0123456789abcdef", "0123", "ZZZZZZZZZZZZZZZZ"]),
+    since=st.none()
+    | st.sampled_from(["-1h", "today", "@0", "2025-11-22 10:30", "soon", "-", "1min ago"])
+    | st.text(max_size=12),
+)
+def test_logs_exits_with_a_documented_code(
+    unit: str | None, deploy: str | None, since: str | None
+) -> None:
+    args = ["logs", "--json"]
+    for option, value in (("--unit", unit), ("--deploy", deploy), ("--since", since)):
+        if value is not None:
+            args += [option, value]
+    with workspace("") as directory:
+        invoke(directory, args)
+
+
+@property_settings
+@given(
+    text=rules_texts(),
+    changed=paths,
+    form=st.sampled_from(["dot", "mermaid"]),
+    root=st.booleans(),
+)
+def test_graph_exits_with_a_documented_code_writes_nothing_and_draws_valid_text(
+    text: str, changed: list[str], form: str, root: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from tests.graphcheck import mermaid_problems
+
+    with workspace(text) as directory:
+        before = snapshot(directory)
+        args = ["graph", "-r", "rules.yaml", "--config-root", "none", "--format", form]
+        args += ["--root", "src", "--no-cache"] if root else []
+        code, _ = invoke(directory, [*args, *changed])
+        assert snapshot(directory) == before
+        if code == 0 and form == "mermaid":
+            ActionLedger.reset()
+            drawn = CliRunner().invoke(cli, [*args, *changed], env={"PWD": str(directory)})
+            assert mermaid_problems(drawn.stdout) == []

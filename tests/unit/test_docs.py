@@ -80,7 +80,7 @@ def test_man_page_documents_every_option() -> None:
                 assert re.search(rf"\B{re.escape(longest)}\b", text), f"{name} {longest}"
 
 
-@pytest.mark.parametrize("name", ["decide", "apply", "generate"])
+@pytest.mark.parametrize("name", ["decide", "apply", "generate", "status", "logs", "graph"])
 def test_help_has_examples_and_exit_codes(name: str) -> None:
     result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0

@@ -358,3 +358,21 @@ def test_generate_check_exit_1_when_something_would_change(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "+Restart=on-failure" in result.output
     assert not units.exists()
+
+
+def test_user_drop_ins_go_to_the_user_managers_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartrestart.errors import UsageError
+    from smartrestart.generate.run import unit_dir_for
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    assert unit_dir_for(None, False, None, user=True).unit_dir == tmp_path / "config/systemd/user"
+    runtime = unit_dir_for(None, True, None, user=True)
+    assert (runtime.unit_dir, runtime.live) == (tmp_path / "run/systemd/user", True)
+    with pytest.raises(UsageError, match="--user writes to the user manager's own directory"):
+        unit_dir_for(tmp_path, False, None, user=True)
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    with pytest.raises(UsageError, match="needs XDG_RUNTIME_DIR"):
+        unit_dir_for(None, True, None, user=True)

@@ -16,7 +16,7 @@ import pytest
 from smartrestart.apply.executor import ApplyOptions, Executor
 from smartrestart.apply.model import Outcome, Plan, Report, build_plan, run_unit_name, will_start
 from smartrestart.decide.model import decide
-from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable
+from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable, UsageError
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
 from smartrestart.systemd.backend import UnitState
 from smartrestart.unitname import unit_name_problem
@@ -103,6 +103,29 @@ def test_jobs_of_a_group_are_all_submitted_before_any_wait() -> None:
         "submit:RestartUnit c.service",
         "wait_jobs",
     ]
+
+
+def test_each_group_reads_its_units_once_before_and_once_after() -> None:
+    """The first group starts from what the check read; a daemon-reload voids that."""
+    fake = FakeSystemd()
+    for name in ("a.service", "b.service"):
+        fake.add(FakeUnit(name))
+    plan = plan_of(
+        Action("a", HERE, 10, units=("a.service",)), Action("b", HERE, 20, units=("b.service",))
+    )
+    execute(fake, plan)
+    # check (both), group 10 after; group 20 before and after.
+    assert fake.calls_of("unit_states") == [
+        "a.service",
+        "b.service",
+        "a.service",
+        "b.service",
+        "b.service",
+    ]
+    reloading = FakeSystemd()
+    reloading.add(FakeUnit("a.service", need_daemon_reload=True))
+    execute(reloading, plan_of(Action("a", HERE, units=("a.service",))))
+    assert reloading.calls_of("unit_states") == ["a.service"] * 3
 
 
 @pytest.mark.parametrize(
@@ -315,3 +338,81 @@ def test_a_run_action_runs_as_the_user_it_names() -> None:
     report, _ = execute(fake, plan)
     users = {r.step.actions[0]: fake.users[r.run_unit] for r in report.results}
     assert users == {"migrate": "app", "as_root": None}
+
+
+def test_an_invalid_unit_name_is_a_usage_error_before_systemd_is_asked() -> None:
+    fake = FakeSystemd()
+    with pytest.raises(UsageError, match="bad name"):
+        execute(fake, plan_of(Action("a", HERE, units=("bad name",))))
+    assert fake.calls == []
+
+
+def test_masked_and_broken_units_are_refused_naming_why() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("masked.service", load_state="masked"))
+    fake.add(
+        FakeUnit(
+            "broken.service", load_state="bad-setting", load_error="has a bad unit file setting"
+        )
+    )
+    plan = plan_of(Action("a", HERE, units=("masked.service", "broken.service")))
+    with pytest.raises(UnitNotUsable) as refused:
+        execute(fake, plan)
+    assert "masked.service: unit is masked" in refused.value.message
+    assert (
+        "broken.service: unit failed to load: bad-setting (has a bad unit file setting)"
+        in refused.value.message
+    )
+    assert [m for m, _ in fake.calls if m.startswith(("submit", "reset"))] == []
+
+
+def test_a_bug_after_acting_is_reported_as_an_internal_error_not_raised() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("a.service"))
+    fake.fail_next["wait_jobs"] = RuntimeError("boom")
+    report, _ = execute(fake, plan_of(Action("a", HERE, units=("a.service",))))
+    assert results(report) == [("a.service", Outcome.FAILED)]
+    assert report.error == "internal error: RuntimeError: boom"
+    assert report.exit_code is ExitCode.FAILED
+
+
+def test_a_run_command_still_running_at_the_timeout_is_timed_out() -> None:
+    fake = FakeSystemd(commands={("/bin/sleep", "60"): "hang"})
+    report, journal = execute(fake, plan_of(Action("s", HERE, run=("/bin/sleep", "60"))))
+    (result,) = report.results
+    assert result.outcome is Outcome.TIMED_OUT
+    assert result.detail == f"{result.run_unit} did not finish within 5 s; it keeps running"
+    assert journal.kinds() == ["run-failed"]
+
+
+def test_a_run_command_killed_by_a_signal_says_which() -> None:
+    fake = FakeSystemd(commands={("/bin/migrate",): "signal:9"})
+    report, _ = execute(fake, plan_of(Action("m", HERE, run=("/bin/migrate",))))
+    (result,) = report.results
+    assert (result.outcome, result.detail, result.unit_result) == (
+        Outcome.FAILED,
+        "killed by signal 9",
+        "signal",
+    )
+    assert fake.calls_of("reset_failed") == [result.run_unit]  # collected, not left failed
+
+
+def test_every_entry_of_one_apply_carries_its_deploy_id() -> None:
+    fake = FakeSystemd()
+    fake.add(FakeUnit("api.service", need_daemon_reload=True))
+    plan = plan_of(
+        Action("restart_api", HERE, units=("api.service",)),
+        Action("migrate", HERE, order=10, run=("true",)),
+    )
+    journal = Journal()
+    options = ApplyOptions(deploy_id="0123456789abcdef")
+    Executor(fake, options, journal).run(plan)
+    assert journal.kinds() == ["daemon-reloaded", "run-done", "unit-job-done"]
+    assert {fields["SMARTRESTART_DEPLOY"] for _, _, fields in journal.entries} == {
+        "0123456789abcdef"
+    }
+
+
+def test_each_apply_gets_its_own_deploy_id() -> None:
+    assert ApplyOptions().deploy_id != ApplyOptions().deploy_id
+    assert len(ApplyOptions().deploy_id) == 16

@@ -8,7 +8,8 @@ which journal entries, which records, and retrying a failed action.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from smartrestart.budget.model import Budget, Escalation, EscalationVerb, Restar
 from smartrestart.budget.translate import translate
 from smartrestart.errors import JobFailed, Location, UsageError
 from smartrestart.handle.model import MAX_ACTION_ATTEMPTS, Verdict
-from smartrestart.handle.run import handle_cooldown, handle_failure
+from smartrestart.handle.run import handle_cooldown, handle_failure, run_handler
 from smartrestart.statefile import JsonFile
 from tests.fakesystemd import FakeSystemd, FakeUnit
 
@@ -168,3 +169,115 @@ def test_a_unit_without_our_dropin_is_refused(tmp_path: Path) -> None:
     fake.add(FakeUnit("plain.service", active_state="failed"))
     with pytest.raises(UsageError, match="has no drop-in written by `smartrestart generate`"):
         handle(fake, "plain.service", tmp_path, Journal())
+
+
+def escalating_unit(fake: FakeSystemd, tmp_path: Path) -> FakeUnit:
+    budget = Budget(
+        "api.service",
+        HERE,
+        intensity=1,
+        period_usec=10_000_000,
+        on_exhausted=Escalation(EscalationVerb.RESTART, "app.target"),
+    )
+    return failed_unit(fake, tmp_path, budget)
+
+
+def test_an_escalation_job_that_fails_is_an_error_naming_its_result(tmp_path: Path) -> None:
+    fake = FakeSystemd()
+    escalating_unit(fake, tmp_path)
+    fake.add(FakeUnit("app.target", script=["failed"]))
+    journal = Journal()
+    with pytest.raises(JobFailed, match=r"escalation 'restart app\.target' failed: the job ended"):
+        handle(fake, "api.service", tmp_path, journal)
+    assert journal.kinds == []  # retried by the handler unit, not yet given up
+    saved = record(tmp_path, "api.service")
+    assert isinstance(saved, dict) and saved["failed_attempts"] == 1
+
+
+def test_only_our_readable_dropin_is_read(tmp_path: Path) -> None:
+    fake = FakeSystemd()
+    unit = escalating_unit(fake, tmp_path)
+    fake.add(FakeUnit("app.target"))
+    ours = unit.dropins[0]
+    other = tmp_path / "api.service.d/10-local.conf"  # another drop-in: not looked at
+    other.write_text("[Service]\nRestart=no\n")
+    foreign = tmp_path / "late.d/50-smartrestart.conf"  # our name, not our header
+    foreign.parent.mkdir()
+    foreign.write_text("[Service]\nRestart=always\n")
+    unit.dropins = [ours, str(other), str(foreign)]
+    assert handle(fake, "api.service", tmp_path, Journal()) is Verdict.ESCALATE
+    unreadable = tmp_path / "later.d/50-smartrestart.conf"
+    unreadable.mkdir(parents=True)  # a directory where the drop-in should be
+    unit.dropins = [ours, str(unreadable)]
+    with pytest.raises(UsageError, match=rf"cannot read {unreadable}: Is a directory"):
+        handle(fake, "api.service", tmp_path, Journal())
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        [1, 2],  # not an object
+        {"cycles": 1, "from_a_later_version": True},  # a key we do not know
+        {"cycles": "one"},  # a value of the wrong type
+    ],
+)
+def test_a_record_not_as_we_wrote_it_starts_fresh(tmp_path: Path, kept: object) -> None:
+    fake = FakeSystemd()
+    unit = escalating_unit(fake, tmp_path)
+    fake.add(FakeUnit("app.target"))
+    JsonFile(tmp_path / "state", "api.service.json").save(kept)
+    assert handle(fake, "api.service", tmp_path, Journal()) is Verdict.ESCALATE
+    saved = record(tmp_path, "api.service")
+    assert isinstance(saved, dict)
+    assert (saved["cycles"], saved["last_handled_invocation"]) == (0, unit.invocation_id)
+
+
+def test_a_record_that_cannot_be_saved_is_a_failed_action(tmp_path: Path) -> None:
+    fake = FakeSystemd()
+    escalating_unit(fake, tmp_path)
+    fake.add(FakeUnit("app.target"))
+    (tmp_path / "state").write_text("a file where the directory should be")
+    with pytest.raises(JobFailed, match="cannot save"):
+        handle(fake, "api.service", tmp_path, Journal())
+
+
+def test_run_handler_logs_through_the_journal_and_returns_a_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeSystemd()
+    escalating_unit(fake, tmp_path)
+    fake.add(FakeUnit("app.target"))
+    journal = Journal()
+    monkeypatch.setattr("smartrestart.journal.writer.log_event", journal)
+    monkeypatch.setattr(
+        "smartrestart.handle.run.HANDLERS",
+        {"failure": lambda b, u, log: handle_failure(b, u, log, state_dir=tmp_path / "state")},
+    )
+
+    @contextlib.contextmanager
+    def connect() -> Iterator[FakeSystemd]:
+        yield fake
+
+    line = run_handler("failure", "api.service", connect=connect)
+    assert line == "api.service: escalate: restart budget exhausted (exit-code)"
+    assert journal.kinds == ["escalated"]
+    with pytest.raises(UsageError):
+        run_handler("failure", "not a unit name", connect=connect)
+    assert journal.kinds[-1] == "handler-failed"
+    assert journal.fields[-1]["SMARTRESTART_EXIT_STATUS"] == 2
+    assert fake.calls_of("submit:RestartUnit") == ["app.target"]  # the bad name reached nothing
+
+
+def test_a_temporary_unit_is_given_up_on_without_any_job(tmp_path: Path) -> None:
+    fake = FakeSystemd()
+    budget = Budget("batch.service", HERE, RestartType.TEMPORARY)
+    unit = failed_unit(fake, tmp_path, budget)
+    journal = Journal()
+    assert handle(fake, "batch.service", tmp_path, journal) is Verdict.GIVE_UP
+    assert journal.kinds == ["gave-up"]
+    assert journal.fields[0]["SMARTRESTART_REASON"] == (
+        "restart: temporary, never restarted (exit-code)"
+    )
+    assert [m for m, _ in fake.calls if m.startswith(("submit", "start_timer"))] == []
+    saved = record(tmp_path, "batch.service")
+    assert isinstance(saved, dict) and saved["last_handled_invocation"] == unit.invocation_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smartrestart.importgraph import cachefile
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.graph import ImportGraph
 from tests.helpers import write_tree
@@ -329,7 +331,7 @@ def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(parallel_module, "parallel_allowed", lambda: False)
     serial = graph_of(tmp_path)
-    assert parallel.parts[0].index == serial.parts[0].index
+    assert parallel.parts[0].index.to_dict() == serial.parts[0].index.to_dict()
     assert parallel.stats.by_child > 100 and not parallel.stats.child_failed
     assert serial.stats.by_child == 0
 
@@ -413,9 +415,8 @@ def test_a_symlink_loop_is_reported_without_hiding_its_directory(tmp_path: Path)
 
 def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) -> None:
     import marshal
+    import zlib
     from array import array
-
-    from smartrestart.importgraph import cache as graph_cache
 
     write_tree(
         tmp_path / "src",
@@ -428,32 +429,95 @@ def test_a_cache_of_the_right_format_but_wrong_shape_is_rebuilt(tmp_path: Path) 
     graph_of(tmp_path / "src", cache=cache)
     (path,) = cache.iterdir()
     raw = path.read_bytes()
-    assert raw[:4] == graph_cache.MAGIC
+    assert raw[:4] == cachefile.MAGIC
     size = int.from_bytes(raw[4:12], "little")
-    header, deps = marshal.loads(raw[12 : 12 + size]), raw[12 + size :]
+    start = 20 + int.from_bytes(raw[16:20], "little")
+    assert raw[20:start] == os.fsencode(tmp_path / "src")
+    assert zlib.crc32(raw[start : start + size]) == int.from_bytes(raw[12:16], "little")
+    header, deps = marshal.loads(raw[start : start + size]), raw[start + size :]
     names, flat, bounds = header["indexes"]["runtime"]
+    names = names.split("\0")
     assert header["files"][array("i", flat)[names.index("pkg.a")]] == "pkg/b.py"
 
     def written(changed: Mapping[str, object], deps_blob: bytes = deps) -> None:
+        """A header with a valid checksum: what a foreign writer could produce."""
         blob = marshal.dumps({**header, **changed})
-        path.write_bytes(graph_cache.MAGIC + len(blob).to_bytes(8, "little") + blob + deps_blob)
+        root = str(tmp_path / "src")
+        path.write_bytes(cachefile.framed(cachefile.MAGIC, blob, root) + deps_blob)
 
+    written({})  # as written by smartrestart: used as it is
+    assert graph_of(tmp_path / "src", cache=cache).stats.from_cache == 3
+
+    def rebuilt_and_said_so(variant: object) -> None:
+        graph = graph_of(tmp_path / "src", cache=cache)
+        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}, variant
+        assert any(" is damaged" in note for note in graph.notes), (variant, graph.notes)
+
+    sevens = array("i", [7] * len(flat)).tobytes()
     for variant in (
         {"files": header["files"][:1]},  # fewer files than stat entries
         {"files": tuple(header["files"])},  # a tuple where a list belongs
-        {"indexes": {"runtime": (names, array("i", [7] * len(flat)).tobytes(), bounds)}},
-        {"indexes": {"runtime": (names, flat, b"")}},  # offsets cut short
+        {"indexes": {"runtime": ("\0".join(names), sevens, bounds)}},  # positions beyond files
+        {"indexes": {"runtime": ("\0".join(names), flat, b"")}},  # offsets cut short
         {"stats": b"\x00" * 5},  # not a whole number of integers
+        {"offsets": b""},  # no offsets for the dependency lists
+        {"token": b""},
     ):
         written(variant)
-        graph = graph_of(tmp_path / "src", cache=cache)
-        assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}, variant
+        rebuilt_and_said_so(variant)
     # Dependency lists that do not unpack, met when a file changed: rebuilt, and said so.
     written({}, deps_blob=b"garbage")
     (tmp_path / "src/pkg/a.py").write_text("X = 2\n")
+    rebuilt_and_said_so("garbage dependency lists")
+    # Any byte changed in the header: the checksum says so.
+    graph_of(tmp_path / "src", cache=cache)
+    flipped = bytearray(path.read_bytes())
+    flipped[start + 10] ^= 0xFF
+    path.write_bytes(bytes(flipped))
+    rebuilt_and_said_so("a flipped byte")
+    # A file cut short, or not a cache at all.
+    path.write_bytes(path.read_bytes()[:30])
+    rebuilt_and_said_so("cut short")
+    path.write_bytes(b"#!/bin/sh\n")
+    rebuilt_and_said_so("not a cache")
+    # Another version's framing: rebuilt without a word.
+    path.write_bytes(b"SRIG" + bytes(40))
     graph = graph_of(tmp_path / "src", cache=cache)
-    assert added(graph, tmp_path / "src", "pkg/a.py") == {"pkg/b.py"}
-    assert any(" is damaged (" in note for note in graph.notes)
+    assert (graph.stats.scanned, graph.notes) == (3, [])
+
+
+def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
+    from smartrestart.importgraph import cache as graph_cache
+
+    root = tmp_path / "src"
+    write_tree(root, {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "import pkg.a\n"})
+    old = time.time() - 60
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (old, old))
+    cache = tmp_path / "cache"
+    graph_of(root, cache=cache)
+    (main,) = cache.iterdir()
+    delta = graph_cache.delta_file(main)
+    (root / "pkg/b.py").write_text("X = 3\n")  # no longer imports pkg.a
+    os.utime(root / "pkg/b.py", (old + 1, old + 1))
+    assert added(graph_of(root, cache=cache), root, "pkg/a.py") == set()
+    assert delta.exists(), "one changed file is stored as a delta"
+    warm = graph_of(root, cache=cache)
+    assert (warm.stats.scanned, added(warm, root, "pkg/a.py")) == (0, set())
+    good = delta.read_bytes()
+    # A delta written for another cache file (an older token): ignored, file rescanned.
+    stale = bytearray(good)
+    stale_header = marshal.loads(bytes(stale[20:]))
+    stale_header["token"] = b"elsewhere"
+    blob = marshal.dumps(stale_header)
+    delta.write_bytes(cachefile.framed(cachefile.DELTA_MAGIC, blob))
+    graph = graph_of(root, cache=cache)
+    assert (graph.stats.scanned, added(graph, root, "pkg/a.py")) == (1, set())
+    # A damaged one: the whole cache is rebuilt, and the note says so.
+    delta.write_bytes(good[:-3])
+    graph = graph_of(root, cache=cache)
+    assert added(graph, root, "pkg/a.py") == set()
+    assert any("is damaged (delta" in note for note in graph.notes), graph.notes
 
 
 def test_a_cache_another_user_could_write_is_not_used(tmp_path: Path) -> None:
@@ -497,7 +561,143 @@ def test_root_caches_under_var_cache_whatever_the_environment(
 
 def test_the_cache_format_follows_the_scanner_version() -> None:
     """A scanner that reads files differently must not reuse old scans (see cache.SCANNER_EPOCH)."""
-    from smartrestart.importgraph import cache as graph_cache
     from smartrestart.importgraph.scanner import SCANNER_VERSION
 
-    assert graph_cache.SCANNER_EPOCH == SCANNER_VERSION
+    assert cachefile.SCANNER_EPOCH == SCANNER_VERSION
+
+
+# -- the cache never changes an answer ---------------------------------------------
+
+_FILES = [f"pkg/m{i}.py" for i in range(6)] + ["pkg/sub/__init__.py", "pkg/sub/s.py", "tool.py"]
+_MODULES = ["pkg.m0", "pkg.m1", "pkg.m2", "pkg.sub", "pkg.sub.s", "os", "tool"]
+_edits = st.one_of(
+    # (write, file, imports, typing-only imports, syntax error)
+    st.tuples(
+        st.just("write"),
+        st.sampled_from(_FILES),
+        st.sets(st.sampled_from(_MODULES), max_size=3),
+        st.sets(st.sampled_from(_MODULES), max_size=2),
+        st.booleans(),
+    ),
+    st.tuples(st.just("delete"), st.sampled_from(_FILES)),
+    st.tuples(st.just("rename"), st.sampled_from(_FILES), st.sampled_from(_FILES)),
+    st.tuples(st.just("touch"), st.sampled_from(_FILES)),
+)
+
+
+def _source(imports: set[str], typing_only: set[str], broken: bool) -> str:
+    lines = [f"import {m}" for m in sorted(imports)]
+    if typing_only:
+        lines += ["from typing import TYPE_CHECKING", "if TYPE_CHECKING:"]
+        lines += [f"    import {m}" for m in sorted(typing_only)]
+    if broken:
+        lines.append("def broken(:")
+    return "\n".join(lines) + "\n"
+
+
+def _answers(graph: ImportGraph, root: Path) -> dict[str, object]:
+    """Everything a decision reads from a graph, in root-relative terms."""
+    (part,) = graph.parts
+    files = part.tables.files
+    return {
+        "files": sorted(files),
+        "modules": sorted(zip(files, part.tables.modules, part.tables.packages, strict=True)),
+        "problems": sorted((files[i], p) for i, p in part.tables.problems.items()),
+        "importers": {
+            module: sorted(files[i] for i in positions)
+            for module, positions in part.index.to_dict().items()
+        },
+        "expanded": {f: sorted(added(graph, root, f)) for f in files},
+    }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(_edits, st.booleans()), min_size=1, max_size=12), st.sampled_from([1, 3, 64])
+)
+def test_a_cached_graph_always_equals_one_built_afresh(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    edits: list[tuple[tuple[object, ...], bool]],
+    delta_limit: int,
+) -> None:
+    """Edits, deletions, renames and mode switches, stored whole or as deltas.
+
+    After each edit, a graph built through the cache answers exactly as one
+    built without it (with or without TYPE_CHECKING imports, as drawn).
+    """
+    from smartrestart.importgraph import cache as graph_cache
+
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: delta_limit)
+    root = tmp_path_factory.mktemp("tree")
+    cache = tmp_path_factory.mktemp("cache")
+    write_tree(root, {"pkg/__init__.py": "", "pkg/m0.py": "import os\n", "tool.py": ""})
+    clock = time.time() - 3600  # every change gets its own mtime, all outside the racy window
+
+    def settle() -> None:
+        """Move what just changed out of the racy window, each to a new mtime."""
+        nonlocal clock
+        for path in [root, *root.rglob("*")]:
+            if path.stat().st_mtime > time.time() - 60:
+                clock += 1
+                os.utime(path, ns=(int(clock * 1e9), int(clock * 1e9)))
+
+    settle()
+    reused = 0
+    for edit, type_checking in [*edits, (("touch", "tool.py"), False)]:
+        kind, *args = edit
+        if kind == "write":
+            name, imports, typing_only, broken = args
+            (root / str(name)).parent.mkdir(parents=True, exist_ok=True)
+            (root / str(name)).write_text(_source(imports, typing_only, bool(broken)))  # type: ignore[arg-type]
+        elif kind == "delete":
+            (root / str(args[0])).unlink(missing_ok=True)
+        elif kind == "rename" and (root / str(args[0])).exists():
+            (root / str(args[1])).parent.mkdir(parents=True, exist_ok=True)
+            (root / str(args[0])).rename(root / str(args[1]))
+        elif kind == "touch" and (root / str(args[0])).exists():
+            clock += 1
+            os.utime(root / str(args[0]), ns=(int(clock * 1e9), int(clock * 1e9)))
+        settle()
+        cached = graph_of(root, cache=cache, type_checking=type_checking)
+        afresh = graph_of(root, type_checking=type_checking)
+        assert _answers(cached, root) == _answers(afresh, root), edits
+        assert not cached.notes, cached.notes
+        reused += cached.stats.from_cache
+    assert reused, "the cache was never used"
+
+
+def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Path) -> None:
+    """current -> releases/N: every release is a root; the directory must not grow forever."""
+    import shutil
+
+    from smartrestart.importgraph import cache as graph_cache
+
+    cache = tmp_path / "cache"
+    releases = [tmp_path / "releases" / str(n) for n in (1, 2, 3)]
+    for release in releases[:2]:
+        write_tree(release, {"app/__init__.py": "", "app/main.py": "import app\n"})
+        graph_of(release, cache=cache)
+    first, second = (graph_cache.cache_file(cache, str(r)) for r in releases[:2])
+    assert cachefile.root_of(first) == str(releases[0])
+    old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
+    (cache / "graph-orphan-00000000.cache.delta").write_bytes(b"")
+    (cache / ".graph-x-00000000.cache.abc.tmp").write_bytes(b"")
+    os.utime(cache / ".graph-x-00000000.cache.abc.tmp", (old, old))
+    (cache / "graph-old-format-00000000.cache").write_bytes(b"SRIG" + bytes(30))
+    (cache / "graph-old-format-11111111.cache").write_bytes(b"SRIG" + bytes(30))
+    os.utime(cache / "graph-old-format-11111111.cache", (old, old))
+    (cache / "notes.txt").write_text("not ours\n")
+    shutil.rmtree(releases[0])
+    write_tree(releases[2], {"app/__init__.py": ""})
+    graph_of(releases[2], cache=cache)  # a new root: its cache is written whole
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [
+            second.name,
+            graph_cache.cache_file(cache, str(releases[2])).name,
+            "graph-old-format-00000000.cache",  # another version's, recently used
+            "notes.txt",
+        ]
+    )

@@ -152,8 +152,8 @@ def test_a_unit_that_fails_keeps_only_its_files_pending(host: Host) -> None:
     kept = [fields for kind, _, fields in host.journal if kind == "pending-kept"]
     assert kept[0]["SMARTRESTART_UNITS"] == "hello-api.service"
     assert kept[0]["SMARTRESTART_RETRY"] == "smartrestart apply --pending"
-    run_ids = {fields["SMARTRESTART_RUN_ID"] for _, _, fields in host.journal}
-    assert run_ids == {outcome.run_id}  # one deploy id for the whole dpkg run
+    deploy_ids = {fields["SMARTRESTART_DEPLOY"] for _, _, fields in host.journal}
+    assert deploy_ids == {outcome.deploy_id}  # one deploy id for the whole dpkg run
     assert pending_exit_code(outcome, trigger=True, strict=False) is ExitCode.OK
     assert pending_exit_code(outcome, trigger=True, strict=True) is ExitCode.FAILED
     assert pending_exit_code(outcome, trigger=False, strict=False) is ExitCode.FAILED
@@ -291,6 +291,6 @@ def test_the_trigger_with_nothing_pending_says_nothing_even_where_it_may_not_act
 ) -> None:
     """smartrestart's own postinst runs it on configure too: in an image build, silently."""
     outcome = host.run(trigger=True, suspended=True)
-    assert outcome == PendingOutcome(outcome.run_id)
+    assert outcome == PendingOutcome(outcome.deploy_id)
     assert render_pending(outcome, trigger=True) == ("", [])
     assert not host.journal and not host.systemd.calls

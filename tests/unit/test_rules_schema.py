@@ -117,6 +117,18 @@ def test_duplicate_action_across_files(tmp_path: Path) -> None:
     assert str(first) in caught.value.message
 
 
+def test_duplicate_budget_across_files(tmp_path: Path) -> None:
+    first = write_rules(tmp_path, "budgets:\n  api.service: {restart: permanent}\n", "one.yaml")
+    second = write_rules(
+        tmp_path, "budgets:\n  web.service: {}\n  api.service: {restart: temporary}\n", "two.yaml"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_rule_set([first, second])
+    assert (caught.value.location.file, caught.value.location.line) == (second, 3)
+    assert caught.value.field == "budgets.api.service"
+    assert f"duplicate budget (already declared at {first}:2)" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("text", "field", "fragment"),
     [

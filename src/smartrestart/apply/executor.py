@@ -55,12 +55,18 @@ METHOD_OF_MODE: dict[Mode, JobMethod] = {
 EventSink = Callable[[str, str, Mapping[str, object]], None]
 
 
+def new_deploy_id() -> str:
+    """16 hex digits, logged as ``SMARTRESTART_DEPLOY=`` in every entry of one apply."""
+    return secrets.token_hex(8)
+
+
 @dataclass
 class ApplyOptions:
     timeout: float = 600.0
     keep_going: bool = False
     working_directory: str = "/"
-    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    # Ties one apply's journal entries together (``smartrestart logs --deploy ID``).
+    deploy_id: str = field(default_factory=new_deploy_id)
 
 
 class Execution(NamedTuple):
@@ -146,9 +152,15 @@ class Executor:
             self.log(
                 "daemon-reloaded",
                 f"reloaded systemd: {', '.join(stale)} changed on disk",
-                {"SMARTRESTART_UNIT": " ".join(stale), "SMARTRESTART_RUN_ID": self.options.run_id},
+                {
+                    "SMARTRESTART_UNIT": " ".join(stale),
+                    "SMARTRESTART_DEPLOY": self.options.deploy_id,
+                },
             )
         self._add_time("check", self.clock() - started)
+        # What the check read is what the first group starts from, unless a
+        # daemon-reload came between: one read of every unit fewer.
+        known = None if self._daemon_reloaded else states
         failed = False
         for index, group in enumerate(plan.groups):
             if failed and not self.options.keep_going:
@@ -159,7 +171,7 @@ class Executor:
                 continue
             results: dict[int, StepResult] = {}
             try:
-                self._run_group(group.order, group.steps, results)
+                self._run_group(group.order, group.steps, results, known if index == 0 else None)
             except BaseException as error:
                 if isinstance(error, SystemExit | GeneratorExit) or not ActionLedger.acted:
                     raise  # nothing acted yet: the ordinary error path tells the truth
@@ -196,7 +208,11 @@ class Executor:
             )
 
     def _run_group(
-        self, order: int, steps: tuple[Step, ...], results: dict[int, StepResult]
+        self,
+        order: int,
+        steps: tuple[Step, ...],
+        results: dict[int, StepResult],
+        known: Mapping[str, UnitState] | None = None,
     ) -> None:
         """Submit every job of the group, then wait for all, then verify each.
 
@@ -207,7 +223,7 @@ class Executor:
         """
         phase_start = self.clock()
         units = [s.unit for s in steps if s.unit]
-        before = self.backend.unit_states(units)
+        before = known if known is not None else self.backend.unit_states(units)
         # Read only where it decides something: whether a reload-or-restart reloads.
         can_reload = {
             step.unit: self.backend.can_reload(step.unit)
@@ -279,7 +295,7 @@ class Executor:
                 user=step.user,
                 environment=(
                     f"SMARTRESTART_ACTION={step.actions[0]}",
-                    f"SMARTRESTART_RUN_ID={self.options.run_id}",
+                    f"SMARTRESTART_DEPLOY={self.options.deploy_id}",
                 ),
             )
             return job, name
@@ -369,7 +385,7 @@ class Executor:
             "SMARTRESTART_RESULT": result.outcome.value,
             "SMARTRESTART_TRIGGER": " ".join(step.trigger),
             "SMARTRESTART_DURATION_USEC": round(result.seconds * 1_000_000),
-            "SMARTRESTART_RUN_ID": self.options.run_id,
+            "SMARTRESTART_DEPLOY": self.options.deploy_id,
             "SMARTRESTART_ORDER": result.order,
         }
         if step.kind is StepKind.RUN:

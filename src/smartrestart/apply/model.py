@@ -220,6 +220,9 @@ class Report:
     timing: dict[str, float] = field(default_factory=dict)
     # Why the apply stopped part-way after something had acted, if it did.
     error: str | None = None
+    # Every journal entry of this apply carries it; None when nothing was logged
+    # (a dry run, nothing to do, every step denied by policy).
+    deploy_id: str | None = None
 
     @property
     def failed(self) -> list[StepResult]:

@@ -41,6 +41,7 @@ def step_json(result: StepResult) -> dict[str, Any]:
 def report_json(report: Report, decision: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "changed": report.changed,
+        "deploy_id": report.deploy_id,
         "dry_run": report.dry_run,
         "exit_code": int(report.exit_code),
         "error": report.error,
@@ -81,6 +82,8 @@ def render_table(report: Report) -> str:
         lines = ["nothing to do", *lines[len(rows) :]]
     if report.error:
         lines.append(f"apply stopped part-way: {report.error}")
+    if report.deploy_id:
+        lines.append(f"deploy {report.deploy_id}: smartrestart logs --deploy {report.deploy_id}")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +99,7 @@ def pending_json(outcome: PendingOutcome) -> dict[str, Any]:
             "cleared": [r.name for r in settlement.cleared] if settlement else [],
             "kept": [record_json(r) for r in outcome.kept],
             "deferred": outcome.deferred or None,
-            "run_id": outcome.run_id,
+            "deploy_id": outcome.deploy_id,
         },
     }
 

@@ -4,8 +4,15 @@ In chroots and image builds, ``/usr/sbin/policy-rc.d`` exits 101 to forbid
 service actions; ``deb-systemd-invoke`` (what dh_installsystemd's snippets
 call) asks it before every action, and ``apply --from-dpkg`` does the same,
 so a package's postinst calling smartrestart behaves like one calling
-deb-systemd-invoke. A forbidden unit is reported, not acted on, and is not a
-failure.
+deb-systemd-invoke:
+
+* no helper, or one that is not executable: act;
+* exit 0 or 104: act;
+* exit 101: do not act on that unit; it is reported, and is not a failure;
+* any other exit (or a helper that cannot be run at all): warn, and act.
+
+What the helper prints goes into the warnings, never to our stdout, where it
+would break ``--json``.
 """
 
 from __future__ import annotations
@@ -14,25 +21,51 @@ import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from smartrestart.apply.model import Group, Plan, Step
 
 POLICY_HELPER = Path("/usr/sbin/policy-rc.d")
 FORBIDDEN = 101
+ALLOWED = (0, 104)  # 104: "action allowed" in invoke-rc.d's older vocabulary
 
 
-def denied_steps(plan: Plan, helper: Path = POLICY_HELPER) -> list[Step]:
-    """Unit steps the helper forbids (``helper UNIT ACTION`` exiting 101)."""
+class PolicyAnswers(NamedTuple):
+    denied: list[Step]  # the steps the helper forbids
+    warnings: list[str]  # answers deb-systemd-invoke would warn about, and what it printed
+
+
+def ask_policy(plan: Plan, helper: Path | None = None) -> PolicyAnswers:
+    """Ask ``helper UNIT ACTION`` (default :data:`POLICY_HELPER`) about every unit step."""
+    helper = helper or POLICY_HELPER
+    answers = PolicyAnswers([], [])
     if not os.access(helper, os.X_OK):
-        return []
-    denied: list[Step] = []
+        return answers
     for step in plan.steps:
         if step.unit is None or step.mode is None:
             continue
-        code = subprocess.run([str(helper), step.unit, step.mode.value], check=False).returncode
-        if code == FORBIDDEN:
-            denied.append(step)
-    return denied
+        asked = f"{helper} {step.unit} {step.mode.value}"
+        try:
+            result = subprocess.run(
+                [str(helper), step.unit, step.mode.value],
+                stdout=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+        except OSError as exc:
+            answers.warnings.append(f"cannot run {asked}: {exc.strerror or exc}; acting anyway")
+            continue
+        if result.stdout.strip():
+            answers.warnings.append(f"{asked} said: {' '.join(result.stdout.split())}")
+        if result.returncode == FORBIDDEN:
+            answers.denied.append(step)
+        elif result.returncode not in ALLOWED:
+            answers.warnings.append(
+                f"{asked} exited {result.returncode}; only 0, 101 and 104 are defined: "
+                "acting anyway, as deb-systemd-invoke does"
+            )
+    return answers
 
 
 def without(plan: Plan, steps: list[Step]) -> Plan:

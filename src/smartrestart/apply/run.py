@@ -32,6 +32,7 @@ class ApplyRequest(NamedTuple):
     keep_going: bool = False
     wait_lock: float = 0.0
     lock_file: Path | None = None
+    user: bool = False  # the calling user's own manager (systemctl --user)
 
 
 class ApplyOutcome(NamedTuple):
@@ -58,20 +59,25 @@ def run_apply(
     else:
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
-            plan, denied = ask_policy(plan)  # a maintainer script: as deb-systemd-invoke does
+            plan, denied = apply_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
         report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
-def ask_policy(plan: Plan, helper: Path | None = None) -> tuple[Plan, tuple[StepResult, ...]]:
+def apply_policy(
+    plan: Plan, warn: Callable[[str], None], helper: Path | None = None
+) -> tuple[Plan, tuple[StepResult, ...]]:
     """The plan without the steps policy-rc.d forbids, and their results."""
-    from smartrestart.apply.policy import POLICY_HELPER, denied_steps, without
+    from smartrestart.apply.policy import FORBIDDEN, POLICY_HELPER, ask_policy, without
 
     helper = helper or POLICY_HELPER
-    denied = denied_steps(plan, helper)
+    denied, warnings = ask_policy(plan, helper)
+    for warning in warnings:
+        warn(warning)
     order = {step: group.order for group in plan.groups for step in group.steps}
     results = tuple(
-        StepResult(step, order[step], Outcome.DENIED, f"{helper} returned 101") for step in denied
+        StepResult(step, order[step], Outcome.DENIED, f"{helper} returned {FORBIDDEN}")
+        for step in denied
     )
     return without(plan, denied), results
 
@@ -91,7 +97,10 @@ def _act(
     options = ApplyOptions(
         timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
     )
-    with HostLock(request.lock_file, request.wait_lock), systemd.connect() as manager:
+    with (
+        HostLock(request.lock_file, request.wait_lock),
+        systemd.connect(user=request.user) as manager,
+    ):
         return execute(manager, plan, denied, decided, options)
 
 
@@ -117,7 +126,7 @@ def execute(
             "SMARTRESTART_ACTIONS": " ".join(actions),
             "SMARTRESTART_UNITS": " ".join(plan.units),
             "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
-            "SMARTRESTART_RUN_ID": options.run_id,
+            "SMARTRESTART_DEPLOY": options.deploy_id,
             **(fields or {}),
         },
     )
@@ -131,6 +140,7 @@ def execute(
             daemon_reloaded=execution.daemon_reloaded,
             timing=execution.timing,
             error=execution.error,
+            deploy_id=options.deploy_id,
         )
     finally:
         # "refused": the executor raised, which it does only before anything acted.
@@ -142,7 +152,7 @@ def execute(
             {
                 "SMARTRESTART_RESULT": result,
                 "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                "SMARTRESTART_RUN_ID": options.run_id,
+                "SMARTRESTART_DEPLOY": options.deploy_id,
                 "SMARTRESTART_UNITS": " ".join(plan.units),
                 "SMARTRESTART_ERROR": error,
                 **(fields or {}),

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import secrets
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from smartrestart.apply.executor import new_deploy_id
 from smartrestart.apply.model import Plan, Report, StepResult, build_plan, planned
 from smartrestart.apply.pending import (
     HANDLED,
@@ -36,7 +36,7 @@ from smartrestart.apply.pending import (
     unhandled_units,
 )
 from smartrestart.apply.policy import POLICY_HELPER
-from smartrestart.apply.run import ApplyRequest, ask_policy, execute, journal_sink
+from smartrestart.apply.run import ApplyRequest, apply_policy, execute, journal_sink
 from smartrestart.apply.spool import PENDING_DIR, Spool
 from smartrestart.decide.changes import ChangeSources
 from smartrestart.decide.run import DecideOutcome, run_decide
@@ -63,7 +63,7 @@ class PendingRequest(NamedTuple):
 
 
 class PendingOutcome(NamedTuple):
-    run_id: str  # SMARTRESTART_RUN_ID of every journal entry of this run
+    deploy_id: str  # SMARTRESTART_DEPLOY of every journal entry of this run
     records: tuple[PendingRecord, ...] = ()
     decided: DecideOutcome | None = None
     report: Report | None = None
@@ -93,16 +93,16 @@ def run_pending(
     the fake backend and a list.
     """
     log = journal_sink(log)
-    run_id = secrets.token_hex(8)
+    deploy_id = new_deploy_id()
     started = time.monotonic()
     try:
-        outcome = _run(request, _Context(run_id, warn, connect, log))
+        outcome = _run(request, _Context(deploy_id, warn, connect, log))
     except SmartRestartError as error:
         if not request.trigger:
             raise
         acted = bool(ActionLedger.acted)
         outcome = PendingOutcome(
-            run_id, deferred=error.message, error=error, acted_before_error=acted
+            deploy_id, deferred=error.message, error=error, acted_before_error=acted
         )
     if outcome.report is not None:
         seconds = time.monotonic() - started
@@ -127,37 +127,39 @@ def pending_exit_code(outcome: PendingOutcome, *, trigger: bool, strict: bool) -
 
 
 class _Context(NamedTuple):
-    run_id: str
+    deploy_id: str
     warn: Callable[[str], None]
     connect: Connect | None
     log: EventSink
 
 
 def _run(request: PendingRequest, context: _Context) -> PendingOutcome:
-    run_id = context.run_id
+    deploy_id = context.deploy_id
     reason = _trigger_may_not_act(request)
     if reason:
         with Spool.read(request.spool) as spool:  # only to say what stays pending
-            return PendingOutcome(run_id, spool.records, deferred=reason if spool.records else "")
+            return PendingOutcome(
+                deploy_id, spool.records, deferred=reason if spool.records else ""
+            )
     if request.apply.dry_run:  # reads, decides, acts on nothing: no lock
         with Spool.read(request.spool) as spool:
             decided, plan = _decide(spool.records, request, context.warn)
             report = Report(plan, tuple(planned(plan)), dry_run=True)
-            return PendingOutcome(run_id, spool.records, decided, report)
+            return PendingOutcome(deploy_id, spool.records, decided, report)
     from smartrestart.apply.lock import HostLock
 
     lock = HostLock(request.apply.lock_file, request.apply.wait_lock)
     with lock, Spool.read(request.spool) as spool:  # read under the lock: one run settles
         if not spool.records:
-            return PendingOutcome(run_id)
+            return PendingOutcome(deploy_id)
         decided, plan = _decide(spool.records, request, context.warn)
-        plan, denied = ask_policy(plan, request.policy_helper)
+        plan, denied = apply_policy(plan, context.warn, request.policy_helper)
         report, deferred = _act(plan, denied, decided, spool.records, request, context)
         if deferred:
-            return PendingOutcome(run_id, spool.records, decided, deferred=deferred)
+            return PendingOutcome(deploy_id, spool.records, decided, deferred=deferred)
         settlement = settle(spool.records, report, decided.expanded, ROOT.canonical)
         spool.settle(settlement)
-    return PendingOutcome(run_id, spool.records, decided, report, settlement)
+    return PendingOutcome(deploy_id, spool.records, decided, report, settlement)
 
 
 def _trigger_may_not_act(request: PendingRequest) -> str:
@@ -199,7 +201,9 @@ def _act(
     from smartrestart.apply.executor import ApplyOptions
 
     options = ApplyOptions(
-        timeout=request.apply.timeout, keep_going=request.apply.keep_going, run_id=context.run_id
+        timeout=request.apply.timeout,
+        keep_going=request.apply.keep_going,
+        deploy_id=context.deploy_id,
     )
     with (context.connect or systemd.connect)() as manager:
         reason = manager.shutdown_pending()
@@ -227,7 +231,7 @@ def _log_kept(outcome: PendingOutcome, log_event: EventSink) -> None:
             "SMARTRESTART_UNITS": " ".join(units) or None,
             "SMARTRESTART_REASON": reason,
             "SMARTRESTART_RETRY": RETRY_COMMAND,
-            "SMARTRESTART_RUN_ID": outcome.run_id,
+            "SMARTRESTART_DEPLOY": outcome.deploy_id,
         },
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from smartrestart.cli.options import Seconds, decide_inputs
+from smartrestart.cli.options import Seconds, decide_inputs, user_option
 from smartrestart.errors import exit_codes_help
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ Exit codes:
     "SMARTRESTART_SUSPEND=1, without a running systemd or during a shutdown; exit 0 after a "
     "failure unless SMARTRESTART_STRICT=1.",
 )
+@user_option
 def apply_command(
     request: DecideRequest,
     dry_run: bool,
@@ -87,6 +88,7 @@ def apply_command(
     lock_file: Path | None,
     pending: bool,
     trigger: bool,
+    user: bool,
 ) -> None:
     """Decide which actions the changed PATHS need, then act on their units.
 
@@ -108,6 +110,7 @@ def apply_command(
         keep_going=keep_going,
         wait_lock=wait_lock,
         lock_file=lock_file,
+        user=user,
     )
     if pending or trigger:
         from smartrestart.cli.pending import apply_pending

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import click
 
-from smartrestart.cli.options import config_root_option, current_directory, rules_option
+from smartrestart.cli.options import (
+    config_root_option,
+    current_directory,
+    rules_option,
+    user_option,
+)
 from smartrestart.errors import exit_codes_help
 
 EPILOG = """Examples:
@@ -59,6 +64,7 @@ Exit codes (with --check, 1 means something would change):
     is_flag=True,
     help="Also remove drop-ins of ours whose rules file no longer exists.",
 )
+@user_option
 def generate_command(
     rules_files: tuple[Path, ...],
     config_root: Path,
@@ -71,6 +77,7 @@ def generate_command(
     as_json: bool,
     reload: bool | None,
     remove_orphans: bool,
+    user: bool,
 ) -> None:
     """Write one drop-in per budgeted unit: <unit>.d/50-smartrestart.conf.
 
@@ -95,6 +102,7 @@ def generate_command(
         check=check,
         reload=reload,
         remove_orphans=remove_orphans,
+        user=user,
     )
     outcome = run_generate(request, Path(current_directory()))
     for warning in outcome.warnings:

@@ -29,7 +29,12 @@ COMMANDS = {
     "apply": "smartrestart.cli.apply:apply_command",
     "generate": "smartrestart.cli.generate:generate_command",
     "handle": "smartrestart.cli.handle:handle_command",
+    "status": "smartrestart.cli.status:status_command",
+    "logs": "smartrestart.cli.logs:logs_command",
+    "graph": "smartrestart.cli.graph:graph_command",
     "completion": "smartrestart.cli.completion:completion_command",
+    "exec": "smartrestart.cli.exec:exec_command",
+    "watch": "smartrestart.cli.watch:watch_command",
 }
 
 

@@ -45,6 +45,13 @@ config_root_option = click.option(
     "/var/lib/smartrestart/pending (for images and tests).",
 )
 
+user_option = click.option(
+    "--user",
+    is_flag=True,
+    help="Talk to the calling user's own service manager (systemctl --user units) "
+    "on the user bus, not the system's.",
+)
+
 
 def decide_inputs(function: Callable[..., Any]) -> Callable[..., Any]:
     """Every option that feeds the decider, handed to the command as one ``request``.

@@ -33,6 +33,8 @@ def apply_pending(
         raise UsageError(
             "--pending takes the changed files from the spool: give no PATH, --git or --from-dpkg"
         )
+    if request.user:
+        raise UsageError("--pending acts on the system's units, as dpkg does: not with --user")
     # The pending run works from /, as dpkg does: files named here are named from here.
     decide = request.decide._replace(
         rules_files=tuple(path.absolute() for path in request.decide.rules_files),

@@ -34,10 +34,22 @@ _SHARED_LIBRARY = re.compile(r"libsystemd-shared-(\d+)")
 _LIBRARY_DIRS = ("usr/lib/systemd", "usr/lib/*-linux-*/systemd", "usr/lib64/systemd", "lib/systemd")
 
 
-def unit_dir_for(unit_dir: Path | None, runtime: bool, root: Path | None) -> Target:
-    """``--unit-dir``, ``--runtime`` or ``--root`` (exclusive); default /etc/systemd/system."""
+def unit_dir_for(
+    unit_dir: Path | None, runtime: bool, root: Path | None, user: bool = False
+) -> Target:
+    """``--unit-dir``, ``--runtime`` or ``--root`` (exclusive); default /etc/systemd/system.
+
+    With ``--user``: the user manager's ``~/.config/systemd/user`` (``--runtime``:
+    ``$XDG_RUNTIME_DIR/systemd/user``), as ``systemctl --user edit`` writes them.
+    """
     if sum((unit_dir is not None, runtime, root is not None)) > 1:
         raise UsageError("--unit-dir, --runtime and --root are exclusive")
+    if user:
+        if unit_dir is not None or root is not None:
+            raise UsageError(
+                "--user writes to the user manager's own directory: no --unit-dir or --root"
+            )
+        return Target(_user_unit_dir(runtime), live=True)
     if unit_dir is not None:
         return Target(unit_dir, live=False)
     if runtime:
@@ -45,6 +57,16 @@ def unit_dir_for(unit_dir: Path | None, runtime: bool, root: Path | None) -> Tar
     if root is not None:
         return Target(root / ETC_UNIT_DIR, live=False, image=root)
     return Target(Path("/") / ETC_UNIT_DIR, live=True)
+
+
+def _user_unit_dir(runtime: bool) -> Path:
+    if runtime:
+        base = os.environ.get("XDG_RUNTIME_DIR")
+        if not base:
+            raise UsageError("--user --runtime needs XDG_RUNTIME_DIR (the user's /run/user/UID)")
+        return Path(base) / "systemd/user"
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "systemd/user"
 
 
 def image_systemd_version(root: Path) -> int | None:
@@ -111,6 +133,7 @@ class GenerateRequest(NamedTuple):
     check: bool = False
     reload: bool | None = None  # None: reload the manager's own directories only
     remove_orphans: bool = False
+    user: bool = False  # the calling user's own manager and ~/.config/systemd/user
 
 
 def run_generate(
@@ -129,12 +152,18 @@ def run_generate(
     ``connect`` is :func:`smartrestart.systemd.connect` unless a test gives
     another.
     """
-    target = unit_dir_for(request.unit_dir, request.runtime, request.root)
+    target = unit_dir_for(request.unit_dir, request.runtime, request.root, request.user)
     reload = _wants_reload(request.reload, target.live, request.root)
     with contextlib.ExitStack() as stack:
         manager, version, warnings = _reach_manager(
-            stack, target, request.systemd_version, reload and not request.check, connect
+            stack,
+            target,
+            request.systemd_version,
+            reload and not request.check,
+            connect or (_user_connect if request.user else None),
         )
+        if request.user and manager is not None:
+            warnings.extend(_user_handler_warning(manager))
         outcome = _plan_and_write(request, cwd, target, version, manager, reload, warnings)
     if outcome.applied:
         _log(outcome)
@@ -213,6 +242,24 @@ def _ownership_warnings(plans: list[FilePlan], ownership: Ownership) -> list[str
                 "longer exists; kept (--remove-orphans removes it)"
             )
     return warnings
+
+
+def _user_connect() -> AbstractContextManager[SystemdBackend]:
+    from smartrestart import systemd
+
+    return systemd.connect(user=True)
+
+
+def _user_handler_warning(manager: SystemdBackend) -> list[str]:
+    """Budgets name smartrestart-failure@%n.service: say when the user manager lacks it."""
+    probe = "smartrestart-failure@check.service"
+    if manager.unit_states([probe])[probe].load_state == "loaded":
+        return []
+    return [
+        "the user manager has no smartrestart-failure@.service: on_exhausted and cooldown "
+        "will not act (copy units/smartrestart-failure@.service and "
+        "smartrestart-cooldown@.service to ~/.config/systemd/user)"
+    ]
 
 
 def _wants_reload(reload: bool | None, live: bool, root: Path | None) -> bool:

@@ -27,7 +27,7 @@ restarts on failure) at most :data:`MAX_ACTION_ATTEMPTS` times per failure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
 from smartrestart.budget.model import Budget, EscalationVerb, RestartType
@@ -91,11 +91,28 @@ def decide_failure(
         cause = f"restart budget exhausted ({state.result})"
     if params.cooldown_usec is None:
         return _final(params, cause), record
-    cycle = _next_cycle(params, record, now)
+    cycle = next_cycle(params, record, now)
     if params.max_cooldown_cycles is not None and cycle > params.max_cooldown_cycles:
         reason = f"{cause}, and all {params.max_cooldown_cycles} cooldown cycles are used up"
         return _final(params, reason), replace(record, cycles=0, last_restart_monotonic=None)
     return FailureDecision(Verdict.COOLDOWN, cause, cycle), replace(record, cycles=cycle)
+
+
+def cycle_record(data: object) -> CycleRecord:
+    """The record saved as ``data`` (parsed JSON); a fresh one when it is not what we wrote."""
+    fresh = CycleRecord()
+    if not isinstance(data, dict):
+        return fresh
+    try:
+        record = CycleRecord(**data)
+    except TypeError:
+        return fresh
+    for name, default in asdict(fresh).items():
+        value = getattr(record, name)
+        allowed = (int, float) if name == "last_restart_monotonic" else type(default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            return fresh
+    return record
 
 
 def count_failed_action(record: CycleRecord, invocation: str) -> tuple[CycleRecord, bool]:
@@ -110,7 +127,8 @@ def handled(record: CycleRecord) -> CycleRecord:
     return replace(record, failed_invocation="", failed_attempts=0)
 
 
-def _next_cycle(params: Budget, record: CycleRecord, now: float) -> int:
+def next_cycle(params: Budget, record: CycleRecord, now: float) -> int:
+    """The cooldown cycle an exhaustion at ``now`` (monotonic seconds) would start."""
     if record.last_restart_monotonic is None or params.period_usec is None:
         return 1
     window = 2 * params.period_usec / 1_000_000

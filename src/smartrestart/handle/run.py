@@ -30,6 +30,7 @@ from smartrestart.handle.model import (
     FailureDecision,
     Verdict,
     count_failed_action,
+    cycle_record,
     decide_failure,
     handled,
 )
@@ -67,20 +68,7 @@ def _store(unit: str, state_dir: Path) -> JsonFile:
 
 def _load(store: JsonFile) -> CycleRecord:
     """The unit's record; a fresh one when it is missing or not what we wrote."""
-    data = store.load({})
-    if not isinstance(data, dict):
-        return CycleRecord()
-    fresh = CycleRecord()
-    try:
-        record = CycleRecord(**data)
-    except TypeError:
-        return fresh
-    for name, default in asdict(fresh).items():
-        value = getattr(record, name)
-        allowed = (int, float) if name == "last_restart_monotonic" else type(default)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
-            return fresh
-    return record
+    return cycle_record(store.load({}))
 
 
 def _save(store: JsonFile, record: CycleRecord) -> None:

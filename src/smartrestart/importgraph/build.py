@@ -17,14 +17,22 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from smartrestart.importgraph import cache as graph_cache
-from smartrestart.importgraph.cache import PackedIndex
-from smartrestart.importgraph.graph import ALL, RUNTIME, BuildStats, ImportGraph, RootGraph
+from smartrestart.importgraph.graph import BuildStats, ImportGraph, RootGraph
+from smartrestart.importgraph.index import (
+    ALL,
+    RUNTIME,
+    Dependencies,
+    PackedIndex,
+    dependencies_in,
+    edited_index,
+)
 from smartrestart.importgraph.layout import SourceRoot, detect_source_root
 from smartrestart.importgraph.modules import dependencies, module_name
+from smartrestart.importgraph.tables import UNTRUSTED, RootCache
 from smartrestart.importgraph.walk import RACY_SECONDS, Walk, tree_unchanged, walk_python_files
 
 if TYPE_CHECKING:
-    from smartrestart.importgraph.cache import Index
+    from smartrestart.importgraph.index import Index
     from smartrestart.importgraph.parallel import Described
 
 
@@ -43,13 +51,16 @@ def build_graph(
     stats = BuildStats()
     unreadable: dict[str, str] = {}
     notes: list[str] = []
+    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
     if cache_dir is not None:
-        reason = graph_cache.untrusted(cache_dir)
+        mine = [graph_cache.cache_file(cache_dir, str(root.path)) for root in roots]
+        reason = graph_cache.untrusted(
+            cache_dir, [*mine, *(graph_cache.delta_file(path) for path in mine)]
+        )
         if reason:
             notes.append(f"import cache {cache_dir} not used (rebuilt in memory): {reason}")
             cache_dir = None
     mode = ALL if include_type_checking else RUNTIME
-    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
     parts: list[RootGraph] = []
     for number, root in enumerate(roots):
         # A root inside an earlier one leaves the earlier one's files to it.
@@ -102,69 +113,74 @@ class _RootBuild:
     def run(self, cache_dir: Path | None) -> RootGraph:
         cache_path = graph_cache.cache_file(cache_dir, self.root_path) if cache_dir else None
         old = graph_cache.load(cache_path, self.layout) if cache_path else None
-        old = old or graph_cache.RootCache(self.layout)
+        old = old or RootCache(self.layout)
         if old.damaged:
             self.notes.append(f"import cache {cache_path} is damaged ({old.damaged}): rebuilt")
-        if old.complete and old.files and tree_unchanged(self.root_path, old.listings):
-            walked = Walk()
-            walked.files, walked.listings = old.files, old.listings
+        walked: Walk | None = None
+        if old.complete and old.files and tree_unchanged(self.root_path, old.directory_mtimes()):
+            files = old.files
         else:
             walked = walk_python_files(self.root_path, old.listings)
-        self.unreadable.update(walked.unreadable)
-        files = walked.files
+            self.unreadable.update(walked.unreadable)
+            files = walked.files
         if self.claimed:
             files = [f for f in files if not self._is_claimed(self.prefix + f)]
-        fresh, reused_from, to_scan, sizes = self._compare(files, old)
-        self.stats.from_cache += len(files) - len(to_scan)
-        self.stats.scanned += len(to_scan)
-        unchanged = not to_scan and fresh.files == old.files
-        if unchanged:
+        fresh, scan = self._compare(files, old)
+        self.stats.from_cache += len(fresh.files) - len(scan.positions)
+        self.stats.scanned += len(scan.positions)
+        listings_moved = False
+        if walked is None:
+            fresh.adopt_listings(old)
+        else:
+            listings_moved = walked.listings != old.listings or walked.complete != old.complete
+            fresh.set_listings(walked.listings, walked.complete)
+            if not listings_moved:
+                fresh.listings_in_base = old.listings_in_base
+        if not scan.positions and scan.reused_from is None:
             fresh.modules, fresh.packages, fresh.problems = old.modules, old.packages, old.problems
-            fresh.adopt_dependencies(old)
-            index = old.indexes.get(self.mode)
-            if index is None:
-                index = _index(fresh.dependencies, self.mode)
-            fresh.indexes = {**old.indexes, self.mode: index}
-            fresh.listings, fresh.complete = walked.listings, walked.complete
-            listings_moved = walked.listings is not old.listings and (
-                walked.listings != old.listings or walked.complete != old.complete
-            )
-            if cache_path is not None and (listings_moved or self.mode not in old.indexes):
-                graph_cache.store(cache_path, fresh)
-            return RootGraph(self.root, fresh, index)
-        self._fill(fresh, old, reused_from, to_scan, sizes)
-        index = self._updated_index(fresh, old, reused_from, to_scan)
-        fresh.indexes = {self.mode: index}
-        fresh.listings, fresh.complete = walked.listings, walked.complete
-        if cache_path is not None:
-            graph_cache.store(cache_path, fresh)
+            fresh.set_dependencies({}, None, old)
+            fresh.token, fresh.delta = old.token, old.delta
+            fresh.indexes = dict(old.indexes)
+            changed = listings_moved
+        else:
+            self._fill(fresh, old, scan)
+            changed = True
+        index = fresh.indexes.get(self.mode)
+        if index is None or changed:
+            index = self._updated_index(fresh, old, scan)
+            fresh.indexes = {**fresh.indexes, self.mode: index}
+            changed = True
+        if cache_path is not None and changed:
+            graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
     def _is_claimed(self, path: str) -> bool:
         return any(path.startswith(other.rstrip("/") + "/") for other in self.claimed)
 
-    def _compare(
-        self, files: list[str], old: graph_cache.RootCache
-    ) -> tuple[graph_cache.RootCache, list[int], list[int], list[int]]:
-        """Stat every file: which old entry each reuses (-1: none), which need a scan."""
-        fresh = graph_cache.RootCache(self.layout)
+    def _compare(self, files: list[str], old: RootCache) -> tuple[RootCache, _Scan]:
+        """Stat every file: which old entry each reuses, which need a scan."""
         same_order = files == old.files
+        if same_order:
+            found = self._compare_in_place(files, old)
+            if found is not None:
+                return found
+        fresh = RootCache(self.layout)
         old_position = None if same_order else {rel: i for i, rel in enumerate(old.files)}
         old_stats = old.stats
         racy_after = int((time.time() - RACY_SECONDS) * 1e9)
         stat, prefix = os.stat, self.prefix
         kept: list[str] = []
         stats = array("q")
-        reused_from: list[int] = []
-        to_scan: list[int] = []
-        sizes: list[int] = []
-        for rel in files:
+        scan = _Scan()
+        reused_from = scan.reused = array("i")
+        to_scan, sizes = scan.positions, scan.sizes
+        for number, rel in enumerate(files):
             try:
                 st = stat(prefix + rel)
             except OSError:
                 continue  # gone since the walk
             position = len(kept)
-            j = position if same_order else old_position.get(rel, -1)  # type: ignore[union-attr]
+            j = number if same_order else old_position.get(rel, -1)  # type: ignore[union-attr]
             size, mtime, inode = st.st_size, st.st_mtime_ns, st.st_ino
             if (
                 j >= 0
@@ -179,48 +195,95 @@ class _RootBuild:
                 sizes.append(size)
             kept.append(rel)
             # A file changed within the racy window is scanned again next time.
-            stats.extend((size, mtime if mtime < racy_after else graph_cache.UNTRUSTED, inode))
-        # The same list object when nothing was added or removed: compared in no time.
-        fresh.files = old.files if same_order and len(kept) == len(files) else kept
+            stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
+        if same_order and len(kept) == len(files):
+            # Every file in its old place: the same list object, compared in no time.
+            fresh.files = old.files
+            scan.reused_from = None
+        else:
+            fresh.files = kept
+            scan.reused_from = reused_from
         fresh.stats = stats
-        return fresh, reused_from, to_scan, sizes
+        return fresh, scan
 
-    def _fill(
-        self,
-        fresh: graph_cache.RootCache,
-        old: graph_cache.RootCache,
-        reused_from: list[int],
-        to_scan: list[int],
-        sizes: list[int],
-    ) -> None:
+    def _compare_in_place(self, files: list[str], old: RootCache) -> tuple[RootCache, _Scan] | None:
+        """The usual case, every file where it was: one array of stats, compared whole.
+
+        None when a file is gone since the walk (the general comparison drops it).
+        Equal arrays also mean nothing is racy: the old one holds no racy mtime.
+        """
+        stat, prefix = os.stat, self.prefix
+        stats = array("q")
+        extend = stats.extend
+        try:
+            for rel in files:
+                st = stat(prefix + rel)
+                extend((st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            return None
+        scan = _Scan()
+        old_stats = old.stats
+        if stats != old_stats:
+            racy_after = int((time.time() - RACY_SECONDS) * 1e9)
+            for at in range(0, len(stats), 3):
+                if (
+                    stats[at] != old_stats[at]
+                    or stats[at + 1] != old_stats[at + 1]
+                    or stats[at + 2] != old_stats[at + 2]
+                ):
+                    scan.positions.append(at // 3)
+                    scan.sizes.append(stats[at])
+                if stats[at + 1] >= racy_after:
+                    stats[at + 1] = UNTRUSTED  # scanned again next time
+        fresh = RootCache(self.layout)
+        fresh.files, fresh.stats = old.files, stats
+        return fresh, scan
+
+    def _fill(self, fresh: RootCache, old: RootCache, scan: _Scan) -> None:
         """Module names, package flags, problems and dependencies of every file."""
         from smartrestart.importgraph.parallel import scan_all
 
-        outcome = scan_all([self.prefix + fresh.files[i] for i in to_scan], sizes, self.describe)
+        to_scan = scan.positions
+        outcome = scan_all(
+            [self.prefix + fresh.files[i] for i in to_scan], scan.sizes, self.describe
+        )
         self.stats.by_child += outcome.by_child
         self.stats.child_failed = self.stats.child_failed or outcome.child_failed
-        scanned = dict(zip(to_scan, outcome.described, strict=True))
-        old_deps = old.dependencies if any(j >= 0 for j in reused_from) else []
-        modules: list[str] = []
-        packages = bytearray()
-        problems: dict[int, str] = {}
-        deps: list[graph_cache.Dependencies] = []
-        for position, j in enumerate(reused_from):
-            if j >= 0:
-                modules.append(old.modules[j])
-                packages.append(old.packages[j])
-                if j in old.problems:
-                    problems[position] = old.problems[j]
-                deps.append(old_deps[j])
-                continue
-            problem, module, is_package, runtime, typing_only = scanned[position]
-            modules.append(module)
-            packages.append(1 if is_package else 0)
+        if scan.reused_from is None:
+            # In place: the old tables with the scanned entries overwritten.
+            modules, packages = list(old.modules), bytearray(old.packages)
+            rescanned = set(to_scan)
+            problems = {i: p for i, p in old.problems.items() if i not in rescanned}
+            fresh.token, fresh.delta = old.token, old.delta | rescanned
+            # Only this mode's index is edited: the others are left to be rebuilt.
+            kept = old.indexes.get(self.mode)
+            fresh.indexes = {} if kept is None else {self.mode: kept}
+        else:
+            reused = scan.reused
+            modules = [old.modules[j] if j >= 0 else "" for j in reused]
+            packages = bytearray(old.packages[j] if j >= 0 else 0 for j in reused)
+            where = {j: i for i, j in enumerate(reused) if j >= 0}
+            problems = {where[j]: p for j, p in old.problems.items() if j in where}
+        deps: dict[int, Dependencies] = {}
+        for position, (problem, module, is_package, runtime, typing_only) in zip(
+            to_scan, outcome.described, strict=True
+        ):
+            modules[position] = module
+            packages[position] = 1 if is_package else 0
             if problem is not None:
                 problems[position] = problem
-            deps.append((runtime, typing_only))
+            deps[position] = (runtime, typing_only)
         fresh.modules, fresh.packages, fresh.problems = modules, packages, problems
-        fresh.dependencies = deps
+        fresh.set_dependencies(deps, scan.reused_from, old)
+        if scan.reused_from is not None:
+            fresh.indexes = {}
+            old_index = old.indexes.get(self.mode)
+            if old_index is not None and not self._many(scan, fresh):
+                moved = array("i", [-1]) * len(old.files)
+                for position, j in enumerate(scan.reused):
+                    if j >= 0:
+                        moved[j] = position  # a changed file's old edges go with the -1s
+                fresh.indexes[self.mode] = old_index.remapped(moved, len(fresh.files))
 
     def describe(self, path: str, records: Any, problem: str | None) -> Described:
         """Module name and dependencies of a freshly scanned file (run in either process).
@@ -242,53 +305,49 @@ class _RootBuild:
             tuple(intern(d) for d in sorted(typing_only)),
         )
 
-    def _updated_index(
-        self,
-        fresh: graph_cache.RootCache,
-        old: graph_cache.RootCache,
-        reused_from: list[int],
-        to_scan: list[int],
-    ) -> Index:
-        """The old index with only the changed files' edges redone, when files kept their places."""
-        old_index = old.indexes.get(self.mode)
-        same_places = len(reused_from) == len(old.files) and all(
-            j in (-1, position) for position, j in enumerate(reused_from)
+    @staticmethod
+    def _many(scan: _Scan, fresh: RootCache) -> bool:
+        """Whether so many files changed that the cache is rewritten whole, index and all."""
+        return len(scan.positions) > graph_cache.delta_limit(len(fresh.files))
+
+    def _updated_index(self, fresh: RootCache, old: RootCache, scan: _Scan) -> Index:
+        """The index with only the scanned files' edges redone, or built afresh."""
+        index = fresh.indexes.get(self.mode)
+        if index is None or self._many(scan, fresh):
+            fresh.token = b""  # a new index: the cache is rewritten whole
+            return _index(fresh.dependencies, self.mode, len(fresh.files))
+        # In place, the scanned files' old edges are still in the index; after
+        # a move, remapping the index dropped them (see _fill).
+        before = (
+            {position: old.dependencies_of(position) for position in scan.positions}
+            if scan.reused_from is None
+            else {}
         )
-        if old_index is None or not same_places or len(to_scan) * 20 > len(fresh.files):
-            return _index(fresh.dependencies, self.mode)
-        index = old_index.to_dict() if isinstance(old_index, PackedIndex) else dict(old_index)
-        old_deps, new_deps = old.dependencies, fresh.dependencies
-        for position in to_scan:
-            for module in _deps_of(old_deps[position], self.mode):
-                positions = index.get(module)
-                if positions is not None:
-                    kept = array("i", (i for i in positions if i != position))
-                    if kept:
-                        index[module] = kept
-                    else:
-                        del index[module]
-            for module in _deps_of(new_deps[position], self.mode):
-                positions = index.get(module)
-                index[module] = (
-                    array("i", sorted((*positions, position)))
-                    if positions
-                    else array("i", [position])
-                )
-        return index
+        after = {position: fresh.dependencies_of(position) for position in scan.positions}
+        return edited_index(index, self.mode, before, after)
 
 
-def _deps_of(dependencies: graph_cache.Dependencies, mode: str) -> tuple[str, ...]:
-    runtime, typing_only = dependencies
-    return runtime + typing_only if mode == ALL else runtime
+class _Scan:
+    """What :meth:`_RootBuild._compare` found: the files to scan, and where the rest were."""
+
+    __slots__ = ("positions", "reused", "reused_from", "sizes")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []  # new positions of the files to scan
+        self.sizes: list[int] = []  # their sizes, to share the scan between processes
+        self.reused = array("i")  # per new position: the old one it reuses, -1: scanned
+        self.reused_from: array[int] | None = (
+            None  # ``reused``, None when every file kept its place
+        )
 
 
-def _index(all_dependencies: list[graph_cache.Dependencies], mode: str) -> Index:
+def _index(all_dependencies: list[Dependencies], mode: str, count: int) -> Index:
     lists: dict[str, list[int]] = {}
     for position, deps in enumerate(all_dependencies):
-        for module in _deps_of(deps, mode):
+        for module in dependencies_in(deps, mode):
             files = lists.get(module)
             if files is None:
                 lists[module] = [position]
             else:
                 files.append(position)
-    return {module: array("i", positions) for module, positions in lists.items()}
+    return PackedIndex.from_lists(lists, count)

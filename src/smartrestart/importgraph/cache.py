@@ -6,13 +6,20 @@ One file per source root under ``$XDG_CACHE_HOME/smartrestart`` (as root:
 unchanged; files modified within the last
 :data:`~smartrestart.importgraph.walk.RACY_SECONDS` are never trusted.
 
-The layout is compact because loading it is most of a warm run: paths
-relative to the root, the three stat numbers of every file in one integer
-array, the importer index as module names plus integer arrays of file
-positions (sliced only for the modules a run looks up), all in one
-``marshal`` blob (the fastest loader the standard library has). The files'
-dependency lists, needed only when something changed, follow as a second
-blob of one packed entry per file: a run unpacks only the changed files'.
+Loading is most of a warm run, so a file is read in parts
+(:mod:`.cachefile` has the framing): the header holds paths relative to the
+root, the three stat numbers of every file in one integer array, directory
+mtimes apart from the listings (unpacked only when the tree changed), and the
+importer index as sorted module names and integer arrays (sliced only for the
+modules a run looks up); the files' dependency lists follow, one entry per
+file at offsets the header gives, read only for files that changed.
+
+A run that rescanned a few files in place writes their entries to a small
+*delta* file next to the cache (``<cache>.delta``) instead of rewriting it:
+touching one file of a 13k-file tree costs a few kilobytes, not 16 MB. The
+delta names the cache it applies to by a random token; a delta grown past
+:func:`delta_limit` entries, or a change in the list of files, rewrites the
+cache whole, and writing a whole cache prunes the directory (:func:`prune`).
 
 A cache that cannot be read or written is ignored: it only ever costs speed.
 A cache another user could write is ignored too (see :func:`untrusted`): a
@@ -21,141 +28,42 @@ poisoned graph hides importers, so a unit would silently not restart.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
-import sys
+import zlib
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smartrestart.importgraph.walk import DirListing
-from smartrestart.regularfile import read_regular
+from smartrestart.importgraph.cachefile import (
+    CACHE_FORMAT,
+    DELTA_MAGIC,
+    MAGIC,
+    MAX_CACHE_BYTES,
+    MAX_DELTA_BYTES,
+    OtherVersion,
+    framed,
+    open_regular,
+    read_header,
+    root_of,
+)
+from smartrestart.importgraph.index import DamagedCache, Dependencies, PackedIndex, edited_index
+from smartrestart.importgraph.tables import PackedDependencies, RootCache
 
-# Bump when the scanner reads any file differently, so old caches are not reused.
-SCANNER_EPOCH = 4
-CACHE_FORMAT = (6, SCANNER_EPOCH, sys.version_info[:2])
-MAGIC = b"SRIG"
-MAX_CACHE_BYTES = 512 * 1024 * 1024
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
-# A stat triple that matches no file: an entry to scan again next time.
-UNTRUSTED = -1
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-# Per file: (runtime dependencies, dependencies under TYPE_CHECKING only).
-Dependencies = tuple[tuple[str, ...], tuple[str, ...]]
+# Caches of another format (another version, another Python) are removed when
+# nothing has written them for this long; temporary files of an interrupted write sooner.
+STALE_FOREIGN_SECONDS = 30 * 86400
+STALE_TEMPORARY_SECONDS = 86400
 
 
-class PackedIndex:
-    """The importer index as loaded: names, offsets and positions, sliced on demand.
-
-    Building a dict of arrays for every module costs more than a warm run
-    has; a run looks up a few hundred modules at most.
-    """
-
-    __slots__ = ("_bounds", "_flat", "_where")
-
-    def __init__(self, names: list[str], flat: array[int], bounds: array[int]) -> None:
-        self._where = dict(zip(names, range(len(names)), strict=True))
-        self._flat = flat
-        self._bounds = bounds
-
-    def get(self, module: str, default: Any = None) -> Any:
-        i = self._where.get(module)
-        if i is None:
-            return default
-        return self._flat[self._bounds[i] : self._bounds[i + 1]]
-
-    def __contains__(self, module: object) -> bool:
-        return module in self._where
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-    def __getitem__(self, module: str) -> array[int]:
-        i = self._where[module]
-        return self._flat[self._bounds[i] : self._bounds[i + 1]]
-
-    def to_dict(self) -> dict[str, array[int]]:
-        return {module: self[module] for module in self._where}
-
-
-if TYPE_CHECKING:
-    # module name -> positions of the files that import it
-    Index = dict[str, array[int]] | PackedIndex
-
-
-class RootCache:
-    """What one root's cache holds; every field in the order of ``files``."""
-
-    __slots__ = (
-        "_dependencies",
-        "_deps_packed",
-        "complete",
-        "damaged",
-        "files",
-        "indexes",
-        "layout",
-        "listings",
-        "modules",
-        "packages",
-        "problems",
-        "stats",
-    )
-
-    def __init__(self, layout: tuple[str, ...]) -> None:
-        self.layout = layout
-        self.listings: dict[str, DirListing] = {}
-        self.files: list[str] = []
-        self.stats = array("q")  # size, mtime_ns, inode of each file, flat
-        self.modules: list[str] = []  # "" where a file has no module name
-        self.packages = bytearray()  # 1 where the file is a package's __init__.py
-        self.problems: dict[int, str] = {}
-        self.indexes: dict[str, Index] = {}  # "runtime" or "all" -> index
-        # Whether ``listings`` holds every directory of the tree, so an
-        # unchanged tree can be confirmed by one stat per directory.
-        self.complete = False
-        self.damaged = ""  # why a cache file there could not be used
-        self._dependencies: list[Dependencies] | None = []
-        self._deps_packed: list[bytes] = []  # one marshal blob per file
-
-    def dependencies_of(self, position: int) -> Dependencies:
-        """One file's dependency lists, unpacked alone."""
-        if self._dependencies is not None:
-            return self._dependencies[position]
-        try:
-            data: Any = marshal.loads(self._deps_packed[position])
-            runtime, typing_only = data
-        except (EOFError, TypeError, ValueError, IndexError) as exc:
-            raise ValueError(f"damaged dependency lists: {exc}") from None
-        if type(runtime) is not tuple or type(typing_only) is not tuple:
-            raise ValueError("damaged dependency lists")
-        return runtime, typing_only
-
-    @property
-    def dependencies(self) -> list[Dependencies]:
-        """Every file's, unpacked on first use: only a run that saw a change needs them."""
-        if self._dependencies is None:
-            self._dependencies = [self.dependencies_of(i) for i in range(len(self.files))]
-        return self._dependencies
-
-    @dependencies.setter
-    def dependencies(self, value: list[Dependencies]) -> None:
-        self._dependencies = value
-
-    def adopt_dependencies(self, other: RootCache) -> None:
-        """Share ``other``'s dependency lists (same files), packed or not, unpacking none."""
-        self._dependencies = other._dependencies
-        self._deps_packed = other._deps_packed
-
-    def packed_dependencies(self) -> list[bytes]:
-        """For storing: the packed entries, reusing those never unpacked."""
-        if self._dependencies is None:
-            return self._deps_packed
-        return [marshal.dumps(deps) for deps in self._dependencies]
+def delta_limit(files: int) -> int:
+    """How many changed entries a delta may hold before the cache is rewritten whole."""
+    return max(64, files // 50)
 
 
 def default_cache_dir() -> Path:
@@ -168,18 +76,22 @@ def default_cache_dir() -> Path:
 
 def cache_file(cache_dir: Path, root: str) -> Path:
     """One file per root, named after it (no hashing module to import)."""
-    import zlib
-
     readable = "".join(c if c.isalnum() else "_" for c in root.strip("/"))[-80:]
     checksum = zlib.crc32(root.encode("utf-8", "surrogateescape"))
     return cache_dir / f"graph-{readable}-{checksum:08x}.cache"
 
 
-def untrusted(cache_dir: Path) -> str | None:
+def delta_file(path: Path) -> Path:
+    return path.with_name(path.name + ".delta")
+
+
+def untrusted(cache_dir: Path, files: Iterable[Path] = ()) -> str | None:
     """Why the cache under ``cache_dir`` must not be used, or None.
 
     Only root and this process's own user may be able to write the directory,
-    the directories above it, and the cache files in it.
+    the directories above it, and ``files``, the ones this run would read
+    (others in the directory are never read, so never checked: a shared cache
+    directory of hundreds of roots costs nothing here).
     """
     from smartrestart.trust import TrustPolicy, untrusted_directory, untrusted_reason
 
@@ -188,28 +100,49 @@ def untrusted(cache_dir: Path) -> str | None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent  # not made yet: where it would be made must be ours
     reason = untrusted_directory(existing, mine)
-    if reason is None and cache_dir.is_dir():
-        for entry in cache_dir.iterdir():
-            problem = untrusted_reason(entry, mine)
-            if problem:
-                return f"{entry}: {problem}"
+    if reason is None:
+        for path in files:
+            if os.path.lexists(path):
+                problem = untrusted_reason(path, mine)
+                if problem:
+                    return f"{path}: {problem}"
     return reason
 
 
+# -- reading -----------------------------------------------------------------
+
+
 def load(path: Path, layout: tuple[str, ...]) -> RootCache:
-    """The cache at ``path`` if this version wrote it for ``layout``, else an empty one."""
+    """The cache at ``path`` (with its delta) if this version wrote it for ``layout``.
+
+    Otherwise an empty one, with ``damaged`` saying why when a file was there.
+    """
     try:
-        raw = read_regular(path, MAX_CACHE_BYTES, follow_symlinks=False)
+        fd, size = open_regular(path, MAX_CACHE_BYTES)
     except OSError:
         return RootCache(layout)
-    if raw[:4] != MAGIC:
-        return _damaged(layout, "not a cache file of smartrestart")
-    size = int.from_bytes(raw[4:12], "little")
+    except DamagedCache as exc:
+        return _damaged(layout, str(exc))
     try:
-        data: Any = marshal.loads(raw[12 : 12 + size])
-        return _validated(data, layout, raw[12 + size :])
-    except (EOFError, ValueError, TypeError, KeyError) as exc:
+        header, start = read_header(fd, size, MAGIC)
+        if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT:
+            os.close(fd)
+            return RootCache(layout)  # another version's: simply rebuilt
+        if header.get("layout") != layout:
+            os.close(fd)
+            return RootCache(layout)
+        cache = _from_header(header, fd, start, size)
+    except OtherVersion:
+        os.close(fd)
+        return RootCache(layout)
+    except (DamagedCache, KeyError, TypeError, ValueError) as exc:
+        os.close(fd)
         return _damaged(layout, str(exc) or type(exc).__name__)
+    try:
+        _apply_delta(cache, delta_file(path))
+    except (DamagedCache, KeyError, TypeError, ValueError, IndexError) as exc:
+        return _damaged(layout, f"delta: {exc or type(exc).__name__}")
+    return cache
 
 
 def _damaged(layout: tuple[str, ...], why: str) -> RootCache:
@@ -218,16 +151,15 @@ def _damaged(layout: tuple[str, ...], why: str) -> RootCache:
     return cache
 
 
-def _validated(data: Any, layout: tuple[str, ...], deps_blob: bytes) -> RootCache:
-    """The header's fields, type-checked: a foreign writer's data must not reach the graph."""
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-        return RootCache(layout)
-    if data.get("layout") != layout:
-        return RootCache(layout)
-    cache = RootCache(layout)
-    files, modules, packages = data["files"], data["modules"], data["packages"]
-    stats = array("q", data["stats"])
+def _from_header(header: dict[str, Any], fd: int, start: int, size: int) -> RootCache:
+    """The header's fields, shape-checked: a foreign writer's data must not reach the graph."""
+    cache = RootCache(header["layout"])
+    files, modules, packages = header["files"], header["modules"], header["packages"]
+    stats = array("q", header["stats"])
+    offsets = array("q", header["offsets"])
     count = len(files)
+    dir_mtimes = array("q", header["dir_mtimes"])
+    dir_names = _split_names(header["dirs"], len(dir_mtimes))
     if not (
         type(files) is list
         and type(modules) is list
@@ -235,69 +167,218 @@ def _validated(data: Any, layout: tuple[str, ...], deps_blob: bytes) -> RootCach
         and len(modules) == count
         and len(packages) == count
         and len(stats) == 3 * count
-        and type(data["listings"]) is dict
-        and type(data["problems"]) is dict
-        and type(data["indexes"]) is dict
+        and len(offsets) == count + 1
+        and len(dir_names) == len(dir_mtimes)
+        and type(header["listings"]) is bytes
+        and type(header["problems"]) is dict
+        and type(header["indexes"]) is dict
+        and type(header["token"]) is bytes
+        and header["token"]
     ):
-        return RootCache(layout)
-    cache.listings = data["listings"]
-    cache.files = files
-    cache.stats = stats
-    cache.modules = modules
+        raise DamagedCache("fields of the wrong shape")
+    cache.token = header["token"]
+    cache.files, cache.stats, cache.modules = files, stats, modules
     cache.packages = bytearray(packages)
-    cache.problems = data["problems"]
-    cache.complete = data.get("complete") is True
-    for mode, (names, flat, bounds) in data["indexes"].items():
-        cache.indexes[mode] = _index_from(names, array("i", flat), array("i", bounds), count)
-    packed = marshal.loads(deps_blob)
-    if type(packed) is not list or len(packed) != count:
-        raise ValueError("damaged dependency lists")
-    cache._dependencies = None
-    cache._deps_packed = packed
+    cache.problems = header["problems"]
+    cache.complete = header["complete"] is True
+    cache._listings = None
+    cache._listings_blob = header["listings"]
+    cache._dir_names, cache._dir_mtimes = dir_names, dir_mtimes
+    cache.listings_in_base = True
+    for mode, (names, flat, bounds) in header["indexes"].items():
+        cache.indexes[mode] = PackedIndex(
+            names.split("\0") if names else [], array("i", flat), array("i", bounds), count
+        )
+    cache._packed = PackedDependencies(fd, start, size - start, offsets)
     return cache
 
 
-def _index_from(names: Any, flat: array[int], bounds: array[int], count: int) -> PackedIndex:
-    if type(names) is not list or len(bounds) != len(names) + 1 or bounds[-1] != len(flat):
-        raise ValueError("damaged index")
-    if flat and not 0 <= min(flat) <= max(flat) < count:
-        raise ValueError("damaged index")
-    if bounds[0] != 0 or sorted(bounds) != bounds.tolist():
-        raise ValueError("damaged index")
-    return PackedIndex(names, flat, bounds)
+def _split_names(joined: str, count: int) -> list[str]:
+    """Directory names as :meth:`RootCache._packed_listings` joined them.
+
+    The root directory's name is "": a tree without subdirectories joins to ""
+    too, which is one name, not none.
+    """
+    return joined.split("\0") if joined or count else []
 
 
-def store(path: Path, cache: RootCache) -> bool:
-    """Write the cache; False (and no exception) when the directory is not writable."""
-    indexes: dict[str, tuple[list[str], bytes, bytes]] = {}
-    for mode, index in cache.indexes.items():
-        names = list(index)
-        flat = array("i")
-        bounds = array("i", [0])
-        for name in names:
-            flat.extend(index[name])
-            bounds.append(len(flat))
-        indexes[mode] = (names, flat.tobytes(), bounds.tobytes())
-    header = marshal.dumps(
-        {
-            "format": CACHE_FORMAT,
-            "layout": cache.layout,
-            "listings": cache.listings,
-            "files": cache.files,
-            "stats": cache.stats.tobytes(),
-            "modules": cache.modules,
-            "packages": bytes(cache.packages),
-            "problems": cache.problems,
-            "complete": cache.complete,
-            "indexes": indexes,
-        }
-    )
-    deps = marshal.dumps(cache.packed_dependencies())
-    payload = b"".join((MAGIC, len(header).to_bytes(8, "little"), header, deps))
-    from smartrestart.atomicfile import write_file  # a warm run with no change never writes
-
+def _apply_delta(cache: RootCache, path: Path) -> None:
+    """Bring ``cache`` up to date with the delta written after it, if there is one."""
     try:
-        write_file(path, payload, mode=0o600, create_dirs=True, dir_mode=0o700, durable=False)
+        fd, size = open_regular(path, MAX_DELTA_BYTES)
     except OSError:
+        return
+    try:
+        delta, _ = read_header(fd, size, DELTA_MAGIC)
+    except OtherVersion:
+        return
+    finally:
+        os.close(fd)
+    if not isinstance(delta, dict) or delta.get("token") != cache.token:
+        return  # written for an earlier cache file: stale
+    entries = delta["entries"]
+    if type(entries) is not dict:
+        raise DamagedCache("damaged delta")
+    count = len(cache.files)
+    scanned: dict[int, Dependencies] = {}
+    base: dict[int, Dependencies] = {}
+    for position, entry in entries.items():
+        relative, size_, mtime, inode, module, is_package, problem, runtime, typing_only = entry
+        if not (type(position) is int and 0 <= position < count):
+            raise DamagedCache("damaged delta position")
+        if cache.files[position] != relative or type(module) is not str:
+            raise DamagedCache("delta for other files")
+        if type(runtime) is not tuple or type(typing_only) is not tuple:
+            raise DamagedCache("damaged delta dependencies")
+        base[position] = cache.dependencies_of(position)
+        cache.stats[3 * position : 3 * position + 3] = array("q", (size_, mtime, inode))
+        cache.modules[position] = module
+        cache.packages[position] = 1 if is_package else 0
+        if problem is None:
+            cache.problems.pop(position, None)
+        else:
+            cache.problems[position] = str(problem)
+        scanned[position] = (runtime, typing_only)
+    cache._deps.update(scanned)
+    cache.delta = set(scanned)
+    for mode, index in list(cache.indexes.items()):
+        cache.indexes[mode] = edited_index(index, mode, base, scanned)
+    listings = delta.get("listings")
+    if listings is not None:
+        names, mtimes, blob, complete = listings
+        cache._dir_mtimes = array("q", mtimes)
+        cache._dir_names = _split_names(names, len(cache._dir_mtimes))
+        if len(cache._dir_names) != len(cache._dir_mtimes) or type(blob) is not bytes:
+            raise DamagedCache("damaged delta listings")
+        cache._listings, cache._listings_blob = None, blob
+        cache.complete, cache.listings_in_base = complete is True, False
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def store(path: Path, cache: RootCache, root: str) -> bool:
+    """Write the cache of ``root``, as a delta when that is enough; False when it cannot be written.
+
+    Writing a whole cache (a new root, or many changes) also prunes the
+    directory: see :func:`prune`.
+    """
+    try:
+        if _delta_is_enough(cache):
+            _store_delta(path, cache)
+        else:
+            _store_whole(path, cache, root)
+            prune(path.parent)
+    except (OSError, DamagedCache):
         return False
     return True
+
+
+def _delta_is_enough(cache: RootCache) -> bool:
+    return bool(cache.token) and len(cache.delta) <= delta_limit(len(cache.files))
+
+
+def _write(path: Path, payload: bytes) -> None:
+    from smartrestart.atomicfile import write_file  # a warm run with no change never writes
+
+    write_file(
+        path, payload, mode=0o600, create_dirs=True, dir_mode=0o700, durable=False, compare=False
+    )
+
+
+def _store_delta(path: Path, cache: RootCache) -> None:
+    entries = {}
+    for position in sorted(cache.delta):
+        runtime, typing_only = cache.dependencies_of(position)
+        size, mtime, inode = cache.stats[3 * position : 3 * position + 3]
+        entries[position] = (
+            cache.files[position],
+            size,
+            mtime,
+            inode,
+            cache.modules[position],
+            bool(cache.packages[position]),
+            cache.problems.get(position),
+            runtime,
+            typing_only,
+        )
+    listings = None
+    if not cache.listings_in_base:
+        listings = (*cache._packed_listings(), cache.complete)
+    delta = {"format": CACHE_FORMAT, "token": cache.token, "entries": entries, "listings": listings}
+    _write(delta_file(path), framed(DELTA_MAGIC, marshal.dumps(delta)))
+
+
+def _store_whole(path: Path, cache: RootCache, root: str) -> None:
+    packed = cache.packed_dependencies()
+    offsets = array("q", [0])
+    total = 0
+    for entry in packed:
+        total += len(entry)
+        offsets.append(total)
+    dirs, dir_mtimes, listings = cache._packed_listings()
+    fields = {
+        "format": CACHE_FORMAT,
+        "layout": cache.layout,
+        "token": os.urandom(8),
+        "dirs": dirs,
+        "dir_mtimes": dir_mtimes,
+        "listings": listings,
+        "complete": cache.complete,
+        "files": cache.files,
+        "stats": cache.stats.tobytes(),
+        "modules": cache.modules,
+        "packages": bytes(cache.packages),
+        "problems": cache.problems,
+        "indexes": {mode: index.packed() for mode, index in cache.indexes.items()},
+        "offsets": offsets.tobytes(),
+    }
+    _write(path, b"".join((framed(MAGIC, marshal.dumps(fields), root), *packed)))
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(delta_file(path))
+
+
+def prune(cache_dir: Path) -> list[str]:
+    """Remove what no run will read again; the names removed.
+
+    One cache per root: with releases deployed side by side (``current ->
+    releases/N``), every release is a root of its own, and without this the
+    directory would grow by a cache per deploy. Removed: caches whose root no
+    longer exists, deltas without their cache, caches of another format
+    untouched for :data:`STALE_FOREIGN_SECONDS`, temporary files of an
+    interrupted write after :data:`STALE_TEMPORARY_SECONDS`.
+    """
+    import time
+
+    try:
+        names = os.listdir(cache_dir)
+    except OSError:
+        return []
+    present = set(names)
+    now = time.time()
+    removed: list[str] = []
+    for name in names:
+        path = cache_dir / name
+        try:
+            if name.startswith("graph-") and name.endswith(".cache"):
+                root = root_of(path)
+                if root is not None:
+                    stale = not os.path.isdir(root)
+                else:
+                    stale = now - os.lstat(path).st_mtime > STALE_FOREIGN_SECONDS
+            elif name.startswith("graph-") and name.endswith(".cache.delta"):
+                stale = name.removesuffix(".delta") not in present
+            elif name.startswith(".graph-") and name.endswith(".tmp"):
+                stale = now - os.lstat(path).st_mtime > STALE_TEMPORARY_SECONDS
+            else:
+                continue
+            if stale:
+                os.unlink(path)
+                removed.append(name)
+                if name.endswith(".cache") and name + ".delta" in present:
+                    os.unlink(delta_file(path))
+                    removed.append(name + ".delta")
+                    present.discard(name + ".delta")
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: never an error
+    return removed

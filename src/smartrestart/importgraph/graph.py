@@ -17,17 +17,16 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from smartrestart.importgraph import cache as graph_cache
 from smartrestart.importgraph.layout import SourceRoot
 from smartrestart.importgraph.modules import module_name
 
 if TYPE_CHECKING:
-    from smartrestart.importgraph.cache import Index
+    from smartrestart.importgraph.index import Index
+    from smartrestart.importgraph.tables import RootCache
 
 CONSERVATIVE_NOTE = (
     "treated as importing everything, since its imports could not be read with certainty"
 )
-RUNTIME, ALL = "runtime", "all"
 
 # A file of the graph: (which root, position in that root's tables).
 Node = tuple[int, int]
@@ -52,7 +51,7 @@ class RootGraph:
 
     __slots__ = ("_position", "_provides", "index", "prefix", "root", "tables")
 
-    def __init__(self, root: SourceRoot, tables: graph_cache.RootCache, index: Index) -> None:
+    def __init__(self, root: SourceRoot, tables: RootCache, index: Index) -> None:
         self.root = root
         self.prefix = str(root.path).rstrip("/") + "/"
         self.tables = tables

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 RACY_SECONDS = 2.0
 _SKIP_NAMES = frozenset({"__pycache__", "node_modules"})
@@ -85,7 +89,7 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
     return result
 
 
-def tree_unchanged(root: str, listings: dict[str, DirListing]) -> bool:
+def tree_unchanged(root: str, directories: Iterable[tuple[str, int]]) -> bool:
     """Whether every directory of a complete set of listings still has its mtime.
 
     Then no file was added, removed or renamed anywhere, and the last walk's
@@ -94,8 +98,8 @@ def tree_unchanged(root: str, listings: dict[str, DirListing]) -> bool:
     prefix = root + "/" if root != "/" else "/"
     stat = os.stat
     try:
-        for relative, listing in listings.items():
-            if stat(prefix + relative if relative else root).st_mtime_ns != listing[0]:
+        for relative, mtime in directories:
+            if stat(prefix + relative if relative else root).st_mtime_ns != mtime:
                 return False
     except OSError:
         return False

@@ -36,7 +36,8 @@ EVENTS: dict[str, Event] = {
         "smartrestart apply finished: @SMARTRESTART_RESULT@",
         "smartrestart apply finished with result @SMARTRESTART_RESULT@ after "
         "@SMARTRESTART_DURATION_USEC@ microseconds. Each job it ran has its own entry "
-        "with the same SMARTRESTART_RUN_ID.",
+        "with the same SMARTRESTART_DEPLOY; 'smartrestart logs --deploy @SMARTRESTART_DEPLOY@' "
+        "lists them.",
     ),
     "daemon-reloaded": Event(
         "4a69804971c444979fdff070b7716265",
@@ -87,7 +88,7 @@ EVENTS: dict[str, Event] = {
         "smartrestart did not finish that: @SMARTRESTART_REASON@. The changes stay in "
         "/var/lib/smartrestart/pending; the next dpkg run handles them, or run "
         "'smartrestart apply --pending' once the cause is fixed. Each unit's own entry, with "
-        "the same SMARTRESTART_RUN_ID, says what happened to it.",
+        "the same SMARTRESTART_DEPLOY, says what happened to it.",
     ),
     "dropins-generated": Event(
         "5282554210384e36b4931b3a985f8140",
@@ -144,6 +145,25 @@ EVENTS: dict[str, Event] = {
         "Exit status 2 means the unit's drop-in or name is wrong: fix it (run "
         "'smartrestart generate'), then start smartrestart-failure@UNIT.service for this unit "
         "again. Otherwise the failure handler tries again by itself, a few times.",
+    ),
+    "exec-not-ready": Event(
+        "9947eeca8a60483cbaf674264782d074",
+        PRIORITY_ERR,
+        "@SMARTRESTART_PROGRAM@ did not become ready under smartrestart exec",
+        "smartrestart exec ran @SMARTRESTART_PROGRAM@ and waited for its ready probe "
+        "@SMARTRESTART_PROBE@, which did not pass: @SMARTRESTART_REASON@. The start failed, "
+        "so systemd applies the unit's restart settings. The program's own output is in the "
+        "unit's journal just before this entry.",
+    ),
+    "exec-unhealthy": Event(
+        "4ad7645d5ae14c408af426f53e0edbbb",
+        PRIORITY_WARNING,
+        "@SMARTRESTART_PROGRAM@ failed its health probe @SMARTRESTART_FAILURES@ times in a row",
+        "The health probe @SMARTRESTART_PROBE@ of @SMARTRESTART_PROGRAM@ failed "
+        "@SMARTRESTART_FAILURES@ consecutive times (last: @SMARTRESTART_REASON@). With "
+        "WatchdogSec= set, smartrestart exec stopped its watchdog pings and sent "
+        "WATCHDOG=trigger, so systemd kills the unit (Result=watchdog) and restarts it within "
+        "its restart budget; without it, the failure is only logged and shown in STATUS=.",
     ),
 }
 

@@ -9,14 +9,17 @@ hung or unhealthy service.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Callable
-from types import TracebackType
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING
 
 from smartrestart.notify import protocol
 from smartrestart.notify.sender import Notifier, default_notifier
+
+if TYPE_CHECKING:  # asyncio costs ~20 ms and MBs: imported by the asyncio variant only
+    import asyncio
 
 HealthCheck = Callable[[], bool]
 
@@ -129,9 +132,15 @@ class Watchdog:
         assert self.interval is not None
         while True:
             self.ping()
-            await asyncio.sleep(self.interval)
+            await _asyncio().sleep(self.interval)
 
     def start_task(self) -> asyncio.Task[None]:
         """``run()`` as a task of the running loop; ``stop()`` cancels it."""
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="sd-watchdog")
+        self._task = _asyncio().get_running_loop().create_task(self.run(), name="sd-watchdog")
         return self._task
+
+
+def _asyncio() -> ModuleType:
+    import asyncio
+
+    return asyncio

@@ -69,19 +69,24 @@ def _dev_null_rdev() -> int:
         return os.makedev(1, 3)
 
 
-def rules_sources(explicit: Sequence[Path], config_root: Path, cwd: Path) -> list[Path]:
+def rules_sources(
+    explicit: Sequence[Path], config_root: Path, cwd: Path, *, required: bool = True
+) -> list[Path]:
     """Explicit files first (in the given order), then the fragments; each one trusted.
 
     Without ``--rules``, ``restart-rules.yaml`` in the working directory is read
     when present, as the original smart-restart did. A file that a user other
     than root, the invoker or a trusted owner could change is refused
-    (:mod:`smartrestart.trust`): the rules say what root runs.
+    (:mod:`smartrestart.trust`): the rules say what root runs. No file at all
+    is an error unless not ``required`` (``status UNIT`` needs no rules).
     """
     files = [cwd / path for path in explicit]  # absolute: locations name the real file
     default = cwd / DEFAULT_RULES_FILE
     if not files and os.path.lexists(default):  # a FIFO or a broken link is reported on read
         files.append(default)
     files.extend(find_fragments(config_root))
+    if not files and not required:
+        return []
     if not files:
         dirs = ", ".join(str(d) for d in fragment_dirs(config_root))
         raise UsageError(

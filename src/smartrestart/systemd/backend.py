@@ -58,6 +58,16 @@ class UnitState(NamedTuple):
     exec_main_status: int | None = None
     n_restarts: int | None = None
     main_pid: int | None = None
+    # Read by :meth:`SystemdBackend.unit_statuses` only (``smartrestart status``):
+    status_text: str | None = None  # STATUS= of sd_notify
+    state_change_usec: int | None = None  # realtime µs of the last state change (0: never)
+    start_limit_burst: int | None = None  # StartLimitBurst= (services)
+    start_limit_interval_usec: int | None = None  # StartLimitIntervalUSec= (services)
+    # The delay before the next automatic restart: RestartUSecNext (systemd >= 254,
+    # which grows it by RestartSteps=), else RestartUSec.
+    restart_delay_usec: int | None = None
+    exec_main_start_usec: int | None = None  # realtime µs the main process started (0: never)
+    timer_next_elapse_usec: int | None = None  # timers: next elapse, CLOCK_MONOTONIC µs
 
     @property
     def is_active(self) -> bool:
@@ -78,6 +88,9 @@ class SystemdBackend(Protocol):
         sub state, InvocationID, load error); the service-only fields stay empty.
         """
 
+    def unit_names_matching(self, patterns: Sequence[str]) -> list[str]:
+        """Loaded units whose names match any of the glob ``patterns`` (``worker@*.service``)."""
+
     def unit_id(self, name: str) -> str:
         """The unit's own name: ``ssh.service`` for its alias ``sshd.service``.
 
@@ -85,7 +98,16 @@ class SystemdBackend(Protocol):
         """
 
     def unit_details(self, name: str) -> UnitState:
-        """Every field of :class:`UnitState`, service fields included (slower)."""
+        """The fields apply and the failure handler judge by, service fields included (slower)."""
+
+    def unit_statuses(self, names: Sequence[str]) -> dict[str, UnitState]:
+        """What ``smartrestart status`` shows of ``names``, keyed by the names asked.
+
+        :meth:`unit_states`, plus whether a job is queued, the state change time
+        and StatusText; for services Result, MainPID, NRestarts, the main
+        process's start, the start limit and the next restart delay; for timers
+        the next elapse. Read property by property: a GetAll costs ten times more.
+        """
 
     def need_daemon_reload(self, names: Sequence[str]) -> list[str]:
         """Those of ``names`` whose unit files changed since the last daemon-reload."""

@@ -23,12 +23,17 @@ from pystemd.dbuslib import DBus, apply_signature
 
 from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
 from smartrestart.systemd.backend import JobEnd, JobMethod, UnitState
+from smartrestart.systemd.dbus_status import (
+    DESTINATION,
+    MANAGER,
+    MANAGER_PATH,
+    SERVICE,
+    UNIT,
+    StatusReads,
+    private_bus,
+)
+from smartrestart.systemd.dbus_status import bus_text as _text
 
-DESTINATION = b"org.freedesktop.systemd1"
-MANAGER_PATH = b"/org/freedesktop/systemd1"
-MANAGER = b"org.freedesktop.systemd1.Manager"
-UNIT = b"org.freedesktop.systemd1.Unit"
-SERVICE = b"org.freedesktop.systemd1.Service"
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 LOGIND = b"org.freedesktop.login1"
 LOGIND_PATH = b"/org/freedesktop/login1"
@@ -36,6 +41,11 @@ LOGIND_MANAGER = b"org.freedesktop.login1.Manager"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
 REPLACE_TIMER_TIMEOUT = 30.0
+SYSTEM_BUS_HINT = "is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus"
+USER_BUS_HINT = (
+    "--user needs the user's own bus: XDG_RUNTIME_DIR=/run/user/UID set, a running "
+    "user@UID.service (a login, or loginctl enable-linger USER) and dbus-user-session"
+)
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
@@ -52,10 +62,6 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "RemainAfterElapse": b"b",
     "AccuracyUSec": b"t",
 }
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _error_text(exc: DBusBaseError) -> str:
@@ -125,19 +131,22 @@ def _properties(values: dict[str, Any]) -> list[tuple[int, Any]]:
     return args
 
 
-class PystemdBackend:
+class PystemdBackend(StatusReads):
     """:class:`~smartrestart.systemd.backend.SystemdBackend` over the system bus."""
 
-    def __init__(self) -> None:
-        self._bus = DBus()
-        try:
-            self._bus.open()
-        except DBusBaseError as exc:
-            raise SystemdUnavailable(
-                f"cannot reach the system bus: {exc.err_message or type(exc).__name__} "
-                f"(errno {exc.errno})",
-                hint="is systemd running here? DBUS_SYSTEM_BUS_ADDRESS selects another bus",
-            ) from None
+    def __init__(self, *, user: bool = False, private: bool = False) -> None:
+        # The private socket is the system manager's own: never for --user.
+        self._bus: Any = private_bus() if private and not user else None
+        if self._bus is None:
+            self._bus = DBus(user_mode=user)  # pystemd 0.11 and 0.15 alike
+            try:
+                self._bus.open()
+            except DBusBaseError as exc:
+                raise SystemdUnavailable(
+                    f"cannot reach the {'user' if user else 'system'} bus: "
+                    f"{exc.err_message or type(exc).__name__} (errno {exc.errno})",
+                    hint=USER_BUS_HINT if user else SYSTEM_BUS_HINT,
+                ) from None
         self._removed: dict[str, JobEnd] = {}
         removed = self._removed
 
@@ -209,8 +218,16 @@ class PystemdBackend:
         # One row per name asked, in order; the row names the unit's id, which
         # differs from the name asked for an alias (sshd.service -> ssh.service).
         for asked, row in zip(names, rows, strict=True):
-            unit_id, _desc, load, active, sub, _following, path, _job_id, _job_type, _job = row
-            state = UnitState(asked, _text(load), _text(active), _text(sub), "", id=_text(unit_id))
+            unit_id, _desc, load, active, sub, _following, path, job_id, _job_type, _job = row
+            state = UnitState(
+                asked,
+                _text(load),
+                _text(active),
+                _text(sub),
+                "",
+                id=_text(unit_id),
+                job_pending=int(job_id) != 0,
+            )
             if state.load_state == "loaded":
                 raw = self._get(path, UNIT, b"InvocationID", b"ay", doing)
                 state = state._replace(invocation_id=bytes(raw).hex())

@@ -10,11 +10,19 @@ fatal [LENGTH]         raise an exception run() maps to the fatal exit status,
                        its message padded to LENGTH characters
 long-ready LENGTH      ready(status=<LENGTH characters, some of them multi-byte>); idle
 raw-refusals           send raw messages systemd would ignore; ready(status=<what happened>)
+reload SECONDS         Type=notify-reload: on SIGHUP reloading(), work SECONDS, ready("reloads=N")
+trigger FILE           ready; once FILE exists, watchdog_trigger()
+fdstore-remove         store two sockets ("keep", "drop"), remove "drop"; ready(<names passed in>)
+errno NUMBER           errno(NUMBER) and ready
+oserror NUMBER         raise OSError(NUMBER): run() sends ERRNO= and exits 1
+async-watchdog FILE    asyncio: ready, then Watchdog.start_task() pings while FILE exists
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import sys
 import threading
@@ -149,6 +157,61 @@ def raw_refusals() -> None:
     idle()
 
 
+def reload(seconds: str) -> None:
+    """Type=notify-reload: systemd sends SIGHUP and waits for RELOADING=1, then READY=1."""
+    requested = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: requested.set())
+    notify.ready("reloads=0")
+    reloads = 0
+    while True:
+        requested.wait()
+        requested.clear()
+        notify.reloading()
+        time.sleep(float(seconds))  # re-reading configuration
+        reloads += 1
+        notify.ready(f"reloads={reloads}")
+
+
+def trigger(path: str) -> None:
+    notify.ready("waiting for the trigger")
+    while not Path(path).exists():
+        time.sleep(0.05)
+    notify.watchdog_trigger()
+    idle()
+
+
+def fdstore_remove() -> None:
+    passed = notify.listen_fds()
+    if not passed:
+        # Listening sockets: systemd drops a stored descriptor that hangs up,
+        # as either end of a socketpair does once the other is closed.
+        kept, dropped = (socket.create_server(("127.0.0.1", 0)) for _ in range(2))
+        notify.fdstore(kept.fileno(), "keep")
+        notify.fdstore(dropped.fileno(), "drop")
+        notify.fdstore_remove("drop")
+    notify.ready("passed=" + ",".join(sorted(passed)))
+    idle()
+
+
+def send_errno(number: str) -> None:
+    notify.errno(int(number))
+    notify.ready(f"errno={number}")
+    idle()
+
+
+def raise_oserror(number: str) -> None:
+    raise OSError(int(number), os.strerror(int(number)))
+
+
+def async_watchdog(health_file: str) -> None:
+    async def serve() -> None:
+        notify.ready("watching from asyncio")
+        watchdog = notify.Watchdog(health_check=Path(health_file).exists)
+        await watchdog.start_task()
+
+    asyncio.run(serve())
+
+
 def main() -> int | None:
     mode, *args = sys.argv[1:]
     if mode == "ready":
@@ -169,6 +232,18 @@ def main() -> int | None:
         long_ready(*args)
     elif mode == "raw-refusals":
         raw_refusals()
+    elif mode == "reload":
+        reload(*args)
+    elif mode == "trigger":
+        trigger(*args)
+    elif mode == "fdstore-remove":
+        fdstore_remove()
+    elif mode == "errno":
+        send_errno(*args)
+    elif mode == "oserror":
+        raise_oserror(*args)
+    elif mode == "async-watchdog":
+        async_watchdog(*args)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     return 0

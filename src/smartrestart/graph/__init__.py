@@ -1,0 +1,1 @@
+"""``smartrestart graph``: rules -> actions -> units, or the slice behind one decision."""

@@ -1,0 +1,1 @@
+"""``smartrestart logs``: our journal entries, by deploy, unit or time, or followed."""

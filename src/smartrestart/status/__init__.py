@@ -1,0 +1,1 @@
+"""``smartrestart status``: how units do against their budgets, from systemd and the journal."""
