@@ -16,7 +16,12 @@ trigger's own time per dpkg run, Python start-up, decision with the import
 graph, restarts awaited and verified, journal) and ``dpkg --triggers-only
 --pending`` for the rest. For every scenario it prints the whole time (the
 median over the rounds), the trigger's, how often each unit started (systemd's
-own journal entries) and which units still run the old code afterwards.
+own journal entries) and, after each dpkg run, which units still run old code
+of a package upgraded so far. That last column is why smartrestart starts each
+unit twice when unattended-upgrades runs dpkg once per package: hello-lib
+comes first and its services are restarted onto it, while dh_installsystemd
+restarts nothing for a package without units and leaves both services on the
+old library until their own packages come (or for good, when they do not).
 Variants alternate, in a new order every round.
 
     python bench/dpkg_upgrade.py [--beds debian12,debian13] [--rounds N]
@@ -70,7 +75,8 @@ class Sample:
     wall: list[float] = field(default_factory=list)
     trigger: list[float] = field(default_factory=list)
     starts: dict[str, list[int]] = field(default_factory=dict)
-    stale: list[list[str]] = field(default_factory=list)
+    # Per round, per dpkg run: the units on old code once that run (and its triggers) ended.
+    stale: list[list[list[str]]] = field(default_factory=list)
 
 
 def reset(bed: testbed.TestBed, debs: dict[str, Path]) -> None:
@@ -90,16 +96,20 @@ def timed(bed: testbed.TestBed, *argv: str) -> float:
 
 def upgrade(
     bed: testbed.TestBed, debs: dict[str, Path], runs: list[list[str]], variant: str
-) -> tuple[float, float, dict[str, int], list[str]]:
-    """(whole seconds, trigger seconds, starts per unit, units on old code) of one scenario."""
+) -> tuple[float, float, dict[str, int], list[list[str]]]:
+    """(whole seconds, trigger seconds, starts per unit, units on old code after each run)."""
     cursor = bed.journal("-n", "1", "-o", "export").split("__CURSOR=", 1)[1].split("\n", 1)[0]
     wall = trigger = 0.0
+    upgraded: set[str] = set()
+    stale: list[list[str]] = []
     for packages in runs:
         paths = copy_in(bed, [debs[f"{p}_1.1"] for p in packages])
         wall += timed(bed, "dpkg", "-i", "--no-triggers", *paths)
         if variant == "smartrestart":
             trigger += timed(bed, "dpkg", "--triggers-only", "smartrestart")
         wall += timed(bed, "dpkg", "--triggers-only", "--pending")
+        upgraded.update(packages)
+        stale.append(on_old_code(bed, upgraded))
     wall += trigger
     entries = [
         json.loads(line)
@@ -112,14 +122,20 @@ def upgrade(
         )
         for unit in UNITS
     }
-    upgraded = {p for packages in runs for p in packages}
-    stale = [
-        unit
-        for package in sorted(upgraded)
-        for unit, shown in NEW[package].items()
-        if shown not in bed.show(unit, "StatusText")["StatusText"]
-    ]
-    return wall, trigger, starts, sorted(set(stale))
+    return wall, trigger, starts, stale
+
+
+def on_old_code(bed: testbed.TestBed, upgraded: set[str]) -> list[str]:
+    """The units whose status does not show the new files of every package ``upgraded``."""
+    status = {unit: bed.show(unit, "StatusText")["StatusText"] for unit in UNITS}
+    return sorted(
+        {
+            unit
+            for package in upgraded
+            for unit, shown in NEW[package].items()
+            if shown not in status[unit]
+        }
+    )
 
 
 def measure(kind: str, rounds: int, debs: dict[str, dict[str, Path]], base: list[Path]) -> str:
@@ -153,16 +169,19 @@ def report(kind: str, version: int, rounds: int, samples: dict[tuple[str, str], 
     lines = [
         f"\n{kind} (systemd {version}), {rounds} rounds, medians:",
         f"  {'scenario':<50} {'variant':<13} {'whole':>8} {'trigger':>8} "
-        f"{'api starts':>10} {'worker':>6}  still on old code",
+        f"{'api starts':>10} {'worker':>6}  on old code after dpkg run 1 | 2 | 3",
     ]
     for (scenario, variant), sample in samples.items():
         starts = {u: statistics.median(c) for u, c in sample.starts.items()}
-        stale = sorted({unit for found in sample.stale for unit in found}) or ["none"]
+        stale = " | ".join(
+            ", ".join(sorted({u.split(".")[0] for found in per_round for u in found})) or "none"
+            for per_round in zip(*sample.stale, strict=True)  # the rounds' lists of one run
+        )
         trigger = f"{statistics.median(sample.trigger):.2f}s" if variant == "smartrestart" else "-"
         lines.append(
             f"  {scenario:<50} {variant:<13} {statistics.median(sample.wall):>7.2f}s "
             f"{trigger:>8} {starts['hello-api.service']:>10g} "
-            f"{starts['hello-worker.service']:>6g}  {', '.join(stale)}"
+            f"{starts['hello-worker.service']:>6g}  {stale}"
         )
     return "\n".join(lines)
 
