@@ -13,18 +13,33 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 
 POSSESSIVE_BROKEN = sys.version_info < (3, 11, 5)
 _REPEAT = re.compile(rb"\{\d*(?:,\d*)?\}")  # {m}, {m,n}, {,n}, {m,}: else a literal brace
 
 
+# Each pattern compiled here -> its source as written (``.pattern`` is the rewrite
+# where possessive quantifiers are broken): what a test compares the rewrite with.
+WRITTEN: dict[re.Pattern[bytes], bytes] = {}
+
+
 def compile_pattern(pattern: bytes, flags: int = 0) -> re.Pattern[bytes]:
     """``re.compile``, with possessive quantifiers as atomic groups where they are broken."""
-    return re.compile(atomic_groups(pattern) if POSSESSIVE_BROKEN else pattern, flags)
+    compiled = re.compile(atomic_groups(pattern) if POSSESSIVE_BROKEN else pattern, flags)
+    WRITTEN[compiled] = pattern
+    return compiled
 
 
-def atomic_groups(pattern: bytes) -> bytes:
-    """``pattern`` with every ``X*+``, ``X++``, ``X?+``, ``X{m,n}+`` written ``(?>X*)`` etc."""
+def atomic_group(repeat: bytes) -> bytes:
+    return b"(?>" + repeat + b")"
+
+
+def atomic_groups(pattern: bytes, group: Callable[[bytes], bytes] = atomic_group) -> bytes:
+    """``pattern`` with every ``X*+``, ``X++``, ``X?+``, ``X{m,n}+`` written ``(?>X*)`` etc.
+
+    ``group`` spells the possessive repeat another way (a test's reference).
+    """
     stack: list[tuple[bytes, list[bytes]]] = [(b"", [])]  # (group opener, its atoms)
     position = 0
     while position < len(pattern):
@@ -44,7 +59,7 @@ def atomic_groups(pattern: bytes) -> bytes:
             end = _quantifier_end(pattern, position)
             quantifier = pattern[position:end]
             if pattern[end : end + 1] == b"+":  # possessive
-                atoms[-1] = b"(?>" + atoms[-1] + quantifier + b")"
+                atoms[-1] = group(atoms[-1] + quantifier)
                 end += 1
             elif pattern[end : end + 1] == b"?":  # lazy
                 atoms[-1] += quantifier + b"?"
