@@ -15,9 +15,10 @@ triggers: ``dpkg --triggers-only smartrestart`` (timed on its own: the
 trigger's own time per dpkg run, Python start-up, decision with the import
 graph, restarts awaited and verified, journal) and ``dpkg --triggers-only
 --pending`` for the rest. For every scenario it prints the whole time (the
-median over the rounds), the trigger's, how often each unit started (systemd's
-own journal entries) and, after each dpkg run, which units still run old code
-of a package upgraded so far. That last column is why smartrestart starts each
+median over the rounds), the trigger's (summed over the scenario's dpkg runs,
+one trigger each), how often each unit started (systemd's own journal entries)
+and, after each dpkg run, which units still run old code of a package upgraded
+so far. That last column is why smartrestart starts each
 unit twice when unattended-upgrades runs dpkg once per package: hello-lib
 comes first and its services are restarted onto it, while dh_installsystemd
 restarts nothing for a package without units and leaves both services on the
