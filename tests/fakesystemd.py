@@ -121,6 +121,7 @@ class FakeSystemd:
     reloads: int = 0
     closed: bool = False
     users: dict[str, str | None] = field(default_factory=dict)  # transient unit -> User=
+    shutting_down: str = ""  # what shutdown_pending() answers
 
     def add(self, unit: FakeUnit) -> FakeUnit:
         self.units[unit.id] = unit
@@ -207,6 +208,10 @@ class FakeSystemd:
         self.reloads += 1
         for unit in self.units.values():
             unit.need_daemon_reload = False
+
+    def shutdown_pending(self) -> str:
+        self._record("shutdown_pending", "")
+        return self.shutting_down
 
     def reset_failed(self, name: str) -> None:
         self._record("reset_failed", name)

@@ -6,10 +6,15 @@ man page); ``changed`` is what Ansible's ``changed_when`` wants.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smartrestart.apply.model import Outcome, Report, StepKind, StepResult, UnitSnapshot
+from smartrestart.apply.model import Outcome, Plan, Report, StepKind, StepResult, UnitSnapshot
+from smartrestart.apply.pending import HANDLED, RETRY_COMMAND, PendingRecord
+from smartrestart.decide.output import decision_json
 from smartrestart.systemd.backend import UnitState
+
+if TYPE_CHECKING:
+    from smartrestart.apply.run_pending import PendingOutcome
 
 
 def state_json(state: UnitState | None) -> dict[str, Any] | None:
@@ -57,7 +62,7 @@ def step_json(result: StepResult, report: Report | None = None) -> dict[str, Any
     }
 
 
-def report_json(report: Report, decision: dict[str, Any]) -> dict[str, Any]:
+def report_json(report: Report, decision: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "changed": report.changed,
         "deploy_id": report.deploy_id,
@@ -101,7 +106,7 @@ def render_table(report: Report) -> str:
         lines.append(f"not for apply (no units or run): {', '.join(report.plan.external)}")
     if report.daemon_reloaded:
         reload = "would reload" if report.check else "reloaded"
-        lines.insert(0, f"{reload} the systemd manager first (a unit file changed on disk)")
+        lines.insert(0, f"{reload} the systemd manager first (unit files changed on disk)")
     if report.check:
         lines.insert(0, "check: nothing was changed; each result is what apply would do now")
     for unit, snapshot in report.details.items():
@@ -154,3 +159,74 @@ def step_event(result: StepResult, deploy_id: str) -> tuple[str, str, dict[str, 
     if result.detail:
         message += f": {result.detail}"
     return kind, message, fields
+
+
+def pending_json(outcome: PendingOutcome) -> dict[str, Any]:
+    """``apply --pending --json``: the report (empty when nothing ran) and the spool's fate."""
+    report = outcome.report or Report(Plan(()))
+    decision = decision_json(outcome.decided) if outcome.decided else None
+    settlement = outcome.settlement
+    return {
+        **report_json(report, decision),
+        "pending": {
+            "records": [record_json(r) for r in outcome.records],
+            "cleared": [r.name for r in settlement.cleared] if settlement else [],
+            "kept": [record_json(r) for r in outcome.kept],
+            "deferred": outcome.deferred or None,
+            "deploy_id": outcome.deploy_id,
+        },
+    }
+
+
+def record_json(record: PendingRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "package": record.package,
+        "from": record.old_version or None,
+        "to": record.new_version or None,
+        "files": list(record.files),
+    }
+
+
+def render_pending(outcome: PendingOutcome, *, trigger: bool) -> tuple[str, list[str]]:
+    """The report of ``apply --pending`` for people: (standard output, lines for stderr).
+
+    The dpkg trigger says nothing when nothing was pending: dpkg's output is
+    long enough.
+    """
+    notes: list[str] = []
+    if outcome.error is not None:
+        notes.append(f"error: {outcome.error.message}")
+        if outcome.error.hint:
+            notes.append(f"hint: {outcome.error.hint}")
+    kept = outcome.kept
+    packages = ", ".join(record.label for record in kept)
+    if outcome.deferred:
+        notes.append(
+            f"changes of {packages or 'no package'} stay pending: {outcome.deferred}; "
+            f"the next dpkg run handles them, or: {RETRY_COMMAND}"
+        )
+        return "", notes
+    if not outcome.records:
+        return ("" if trigger else "nothing pending\n"), notes
+    report = outcome.report
+    assert report is not None
+    text = f"pending: {', '.join(record.label for record in outcome.records)}\n"
+    text += render_table(report)
+    if report.dry_run:
+        return text, notes
+    for result in report.results:
+        if result.outcome in HANDLED:
+            continue
+        why = result.outcome.value + (f": {result.detail}" if result.detail else "")
+        then = (
+            f"run {RETRY_COMMAND} once it may act"
+            if result.outcome is Outcome.DENIED
+            else f"fix it, then run {RETRY_COMMAND}"
+        )
+        failed = result.outcome is not Outcome.DENIED and result.step.unit
+        log = f" (journalctl -u {result.step.unit})" if failed else ""
+        notes.append(f"{result.step.label}: {why}; its change stays pending: {then}{log}")
+    if kept:
+        text += f"still pending: {packages}\n"
+    return text, notes

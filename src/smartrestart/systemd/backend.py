@@ -119,6 +119,9 @@ class SystemdBackend(Protocol):
     def reload_manager(self) -> None:
         """``daemon-reload``; returns when the reload finished."""
 
+    def shutdown_pending(self) -> str:
+        """Why the system is going down (the manager stopping, logind preparing), or ""."""
+
     def reset_failed(self, name: str) -> None:
         """Clear the failed state and the start-rate counter of ``name``."""
 
