@@ -10,12 +10,13 @@ PY     := $(VENV)/bin/python
 PYTHON_PATH := $(shell command -v $(PYTHON))
 SETUP_PACKAGES := $(if $(filter-out /usr/bin/% /bin/%,$(PYTHON_PATH)),,python3 python3-venv python3-dev) \
 	gcc pkg-config libsystemd-dev
-# What the systemd test beds, building the Debian package and drawing graphs need.
+# What the systemd test beds, building the Debian packages, linting them and drawing graphs need.
 # dbus-user-session: the Debian 12 bed (the host's /usr) runs a lingering user's manager.
 EXTRA_PACKAGES := dbus dbus-user-session systemd-container debootstrap git man-db graphviz \
-	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel
+	debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools python3-wheel \
+	python3-click python3-yaml lintian
 
-.PHONY: example test setup system-deps lint unit integration bench bed deb clean mutation
+.PHONY: example test setup system-deps lint ansible-sanity unit integration bench bed deb example-debs lintian clean mutation
 
 # Each command is printed as a user would type it (see the README's tour), then run.
 show = echo '$$ $(1)' && $(1)
@@ -32,7 +33,7 @@ example: setup
 # included (pyproject.toml's [tool.coverage]), printed at the end. A process
 # the tests kill (SIGKILL, a watchdog) may leave a data file half-written:
 # combine cannot read it, so it is dropped rather than warned about twice.
-test: setup lint
+test: setup lint ansible-sanity
 	@rm -rf .coverage-data
 	@$(PY) -m coverage run -m pytest tests; status=$$?; \
 		$(PY) -m coverage combine -q 2>/dev/null; rm -f .coverage-data/coverage.*; \
@@ -70,6 +71,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# ansible-test sanity of the Ansible collection (packaging/ansible), in place, for
+# this Python, no containers: about 15 s once its environments are cached.
+ansible-sanity: setup
+	packaging/ansible/sanity $(PY)
+
 unit: setup
 	$(PY) -m pytest tests/unit
 
@@ -78,7 +84,8 @@ integration: setup
 
 # import_graph and grimp_agreement fetch their trees (PyPI wheels) into
 # $SMARTRESTART_BENCH_CACHE (default /var/cache/smartrestart-bench) on first use;
-# apply_restarts, status_units and watch_latency boot test beds (root).
+# apply_restarts, status_units, watch_latency and dpkg_upgrade boot test beds (root);
+# dpkg_upgrade builds the .debs first.
 bench: setup
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/decide_startup.py
@@ -87,9 +94,11 @@ bench: setup
 	$(PY) bench/grimp_agreement.py
 	$(PY) bench/apply_restarts.py
 	$(PY) bench/status_units.py
+	$(PY) bench/dpkg_upgrade.py
 	$(PY) bench/notify_send.py
 	$(PY) bench/exec_idle.py
 	$(PY) bench/watch_latency.py
+	$(PY) bench/ansible_rollout.py
 
 # Mutation testing of the pure core ([tool.mutmut] in pyproject.toml; not part of
 # `make test`: about 21 min on 2 cores). MUTANTS='smartrestart.budget.*' limits it
@@ -108,10 +117,24 @@ bed: setup
 	@name=$$($(PY) -m tests.testbed boot $(KIND)) && \
 		$(PY) -m tests.testbed shell $$name; $(PY) -m tests.testbed stop $$name
 
-# The Debian package (packaging/debian), built from the working tree into dist/.
+# The Debian packages (packaging/debian: smartrestart, dh-smartrestart), built
+# from the working tree into dist/.
 deb: system-deps
 	mkdir -p dist
 	packaging/build-deb dist
+
+# The example packages (packaging/examples) at versions 1.0 and 1.1, built with
+# this tree's dh-smartrestart into dist/examples/.
+example-debs: system-deps
+	packaging/examples/build dist/examples
+
+# Every .deb, as Debian's QA would read it: any tag shown (not overridden with
+# a reason in a lintian-overrides file) fails. (--fail-on info would count
+# overridden tags too.)
+lintian: deb example-debs
+	@tags=$$(lintian --pedantic --display-info dist/*.deb dist/examples/*.deb 2>&1 \
+		| grep -v 'running with root privileges'); \
+	if [ -n "$$tags" ]; then echo "$$tags"; exit 1; fi; echo "lintian: no tags but overrides"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage-data mutants

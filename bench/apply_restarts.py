@@ -131,13 +131,15 @@ def measure(kind: str, count: int, rounds: int, loop_rounds: int) -> Measured:
 
 
 def report(result: Measured) -> None:
-    median = {name: statistics.median(walls) for name, walls in result.walls.items()}
+    median = {name: statistics.median(walls) for name, walls in result.walls.items() if walls}
     print(
         f"\n{result.units} Type=notify services, {READY_DELAY * 1e3:.0f} ms to READY=1, "
         f"{result.kind} bed (systemd {result.systemd}), interleaved rounds in a new order each"
     )
     print(f"  {'':42} {'rounds':>6} {'median s':>9} {'min s':>7} {'max s':>7}")
     for name, walls in result.walls.items():
+        if not walls:  # --loop-rounds 0
+            continue
         print(f"  {name:42} {len(walls):6} {median[name]:9.3f} {min(walls):7.3f} {max(walls):7.3f}")
     # Paired round by round: both met the same machine state.
     differences = sorted(
@@ -149,11 +151,13 @@ def report(result: Measured) -> None:
         f"  apply minus the single call, per round: median {difference:+.0f} ms, middle half "
         f"{differences[quarter]:+.0f} .. {differences[-1 - quarter]:+.0f} ms (target <= 150 ms)"
     )
-    print(
-        f"  apply / single call = {median[APPLY] / median[SINGLE]:.2f}; "
-        f"loop / apply = {median[LOOP] / median[APPLY]:.1f}x; loop / single call = "
-        f"{median[LOOP] / median[SINGLE]:.1f}x"
-    )
+    ratios = f"  apply / single call = {median[APPLY] / median[SINGLE]:.2f}"
+    if LOOP in median:
+        ratios += (
+            f"; loop / apply = {median[LOOP] / median[APPLY]:.1f}x; "
+            f"loop / single call = {median[LOOP] / median[SINGLE]:.1f}x"
+        )
+    print(ratios)
 
     def phase(name: str) -> float:
         return statistics.median(t.get(name, 0.0) for t in result.timings) * 1e3
@@ -191,9 +195,11 @@ def main() -> None:
     print("\n| bed | units | loop s | single call s | apply s | apply - single | apply / single |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        loop, single, apply = (statistics.median(r.walls[n]) for n in (LOOP, SINGLE, APPLY))
+        loops = r.walls.get(LOOP)
+        loop = f"{statistics.median(loops):.2f}" if loops else "-"
+        single, apply = (statistics.median(r.walls[n]) for n in (SINGLE, APPLY))
         print(
-            f"| {r.kind} (systemd {r.systemd}) | {r.units} | {loop:.2f} | {single:.3f} "
+            f"| {r.kind} (systemd {r.systemd}) | {r.units} | {loop} | {single:.3f} "
             f"| {apply:.3f} | {paired_difference(r) * 1e3:+.0f} ms | {apply / single:.2f} |"
         )
 

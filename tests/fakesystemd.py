@@ -45,7 +45,10 @@ class FakeUnit:
     # How the next jobs end, in order: "done", "failed" (the unit ends failed),
     # "hang" (no JobRemoved before the timeout), "refuse" (the submit call
     # itself fails), "bus-gone" (the bus breaks on submit), "no-op-done"
-    # (done, but nothing restarted). Then "done".
+    # (done, but nothing restarted), "dies" (done and active, then failed by
+    # the second read of its state: a Type=simple program exiting right after
+    # its start), "crash-restarted" (the same, but systemd starts it again).
+    # Then "done".
     script: list[str] = field(default_factory=list)
     invocation_id: str = field(default_factory=lambda: next(_invocations))
     starts: int = 0  # counted like systemd's start limit, cleared by reset-failed
@@ -61,6 +64,24 @@ class FakeUnit:
     state_change_usec: int = 0
     exec_main_start_usec: int = 0
     timer_next_elapse_usec: int | None = None
+    active_enter_usec: int = 0
+    # Reads of the state left before a "dies" or "crash-restarted" start ends.
+    dies_after_reads: int | None = None
+    crash_restarts: bool = False
+
+    def read(self) -> None:
+        """One read of the state: a unit scripted to die does so on its second."""
+        if self.dies_after_reads is None:
+            return
+        if self.dies_after_reads > 0:
+            self.dies_after_reads -= 1
+            return
+        self.dies_after_reads = None
+        if self.crash_restarts:
+            self.invocation_id = next(_invocations)
+            return
+        self.active_state, self.sub_state, self.result = "failed", "failed", "exit-code"
+        self.exec_main_status = 3
 
     def state(self, asked: str) -> UnitState:
         return UnitState(
@@ -78,6 +99,8 @@ class FakeUnit:
             exec_main_status=self.exec_main_status,
             id=self.id,
             job_pending=False,
+            main_pid=self.main_pid if self.active_state == "active" else 0,
+            active_enter_usec=self.active_enter_usec,
         )
 
 
@@ -98,6 +121,7 @@ class FakeSystemd:
     reloads: int = 0
     closed: bool = False
     users: dict[str, str | None] = field(default_factory=dict)  # transient unit -> User=
+    shutting_down: str = ""  # what shutdown_pending() answers
 
     def add(self, unit: FakeUnit) -> FakeUnit:
         self.units[unit.id] = unit
@@ -131,6 +155,7 @@ class FakeSystemd:
             if unit is None:
                 states[name] = UnitState(name, "not-found", "inactive", "dead", "", id=name)
             else:
+                unit.read()
                 states[name] = unit.state(name)
         return states
 
@@ -184,6 +209,10 @@ class FakeSystemd:
         for unit in self.units.values():
             unit.need_daemon_reload = False
 
+    def shutdown_pending(self) -> str:
+        self._record("shutdown_pending", "")
+        return self.shutting_down
+
     def reset_failed(self, name: str) -> None:
         self._record("reset_failed", name)
         unit = self.lookup(name)
@@ -227,6 +256,10 @@ class FakeSystemd:
             unit.exec_main_status = 1
             return JobEnd("failed", 0.0)
         unit.active_state, unit.sub_state, unit.result = "active", "running", "success"
+        unit.main_pid += 100
+        unit.active_enter_usec += 1_000_000
+        if outcome in ("dies", "crash-restarted"):
+            unit.dies_after_reads, unit.crash_restarts = 1, outcome == "crash-restarted"
         return JobEnd("done", 0.0)
 
     def start_transient(

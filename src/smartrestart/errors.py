@@ -30,7 +30,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "success, also when there was nothing to do",
     ExitCode.FAILED: (
         "a unit or command failed, or an error came after something had already acted "
-        "(apply); something would change (generate --check)"
+        "(apply); something would change (--check)"
     ),
     ExitCode.USAGE: "usage or configuration error; nothing acted",
     ExitCode.SYSTEMD: "cannot reach systemd or not allowed by it (no bus, access denied); "

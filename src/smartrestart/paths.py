@@ -8,7 +8,8 @@ matches nothing, so every source (arguments, stdin, ``--git``,
 ``--from-dpkg``, the import graph) goes through :func:`WorkingDirectory.canonical`:
 directories resolved to their physical location, the last component kept as
 named (a changed symlink is itself the change), and the result written
-relative to the physical working directory when inside it, absolute otherwise.
+relative to the physical working directory when inside it, absolute otherwise
+(and always absolute from ``/``).
 Relative paths read the same in both views, so the rules' relative patterns
 keep their meaning.
 """
@@ -52,13 +53,19 @@ class WorkingDirectory(NamedTuple):
         return os.path.join(os.path.realpath(head), tail)
 
     def relative(self, absolute: str) -> str:
-        """An absolute physical path, relative to here when inside, else unchanged."""
+        """An absolute physical path, relative to here when inside, else unchanged.
+
+        From ``/`` every path stays absolute: that is where maintainer scripts
+        and the dpkg trigger run, and the absolute form is the one package
+        fragments' patterns (``/usr/lib/...``) are written in.
+        """
         base = self.physical
+        if base == "/":
+            return absolute
         if absolute == base:
             return "."
-        prefix = base if base == "/" else base + "/"
-        if absolute.startswith(prefix):
-            return absolute[len(prefix) :]
+        if absolute.startswith(base + "/"):
+            return absolute[len(base) + 1 :]
         return absolute
 
     def canonical(self, path: str) -> str:

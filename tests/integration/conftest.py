@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,30 @@ def debian13() -> testbed.TestBed:
 def debian12() -> testbed.TestBed:
     """The systemd 252 bed on the host's /usr (git, Debian 12's packages)."""
     return _booted("debian12")
+
+
+@pytest.fixture(scope="session")
+def package_debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """smartrestart and dh-smartrestart .debs built from this working tree, by package name."""
+    from tests.integration.debs import build_smartrestart
+
+    return build_smartrestart(tmp_path_factory.mktemp("deb"))
+
+
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The example packages by stem (``hello-api_1.1``), as ``make example-debs`` builds them."""
+    from tests.integration.debs import build_examples
+
+    return build_examples(tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture(scope="session")
+def bookworm_dependencies() -> list[Path]:
+    """Debian 12's own python3-click, -yaml, -pystemd, -sdnotify .debs (for the debian12 bed)."""
+    from tests.integration.debs import bookworm_dependencies
+
+    return bookworm_dependencies()
 
 
 @pytest.fixture

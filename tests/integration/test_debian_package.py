@@ -8,88 +8,19 @@ project's 0.15); on debian13 on trixie's packages.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-
 from smartrestart.journal.events import EVENTS
-from tests.skippolicy import in_ci
-from tests.testbed import CACHE_BASE, PROJECT, TestBed
-
-DEPENDENCIES = ("python3-click", "python3-yaml", "python3-pystemd", "python3-sdnotify")
-BUILD_TOOLS = ("dpkg-buildpackage", "dh", "pybuild")
-
-
-def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """smartrestart_*.deb built from this working tree."""
-    missing = [tool for tool in BUILD_TOOLS if shutil.which(tool) is None]
-    if missing:
-        _unavailable(
-            f"cannot build the Debian package: {', '.join(missing)} missing (make system-deps)"
-        )
-    out = tmp_path_factory.mktemp("deb")
-    subprocess.run(
-        [str(PROJECT / "packaging/build-deb"), str(out)], check=True, capture_output=True
-    )
-    (deb,) = out.glob("smartrestart_*.deb")
-    return deb
-
-
-@pytest.fixture(scope="session")
-def bookworm_dependencies() -> list[Path]:
-    """Debian 12's own python3-click, -yaml, -pystemd, -sdnotify (and what they need)."""
-    archive = CACHE_BASE / "bookworm-debs"
-    (archive / "partial").mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            "apt-get",
-            "install",
-            "--download-only",
-            "-y",
-            "-q",
-            "-o",
-            f"Dir::Cache::archives={archive}",
-            *DEPENDENCIES,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        _unavailable(f"cannot download Debian 12's packages: {result.stderr.strip()[-300:]}")
-    return sorted(archive.glob("*.deb"))
-
-
-def install(bed: TestBed, debs: list[Path]) -> None:
-    inside = "/var/tmp/smartrestart-debs"
-    bed.run("rm", "-rf", inside)
-    for deb in debs:
-        bed.path(f"{inside}/{deb.name}").parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(deb, bed.path(f"{inside}/{deb.name}"))
-    names = [f"{inside}/{deb.name}" for deb in debs]
-    bed.run("env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i", *names, timeout=300)
-    # Units and a command of the same names from other tests (installed by hand
-    # in /etc and /usr/local) would shadow the package's.
-    bed.run(
-        "sh", "-c", "rm -f /usr/local/bin/smartrestart /etc/systemd/system/smartrestart-*@.service"
-    )
-    bed.systemctl("daemon-reload")
+from tests.integration.debs import install_smartrestart
+from tests.testbed import TestBed
 
 
 def test_package_runs_on_debians_own_modules(
-    bed: TestBed, package: Path, bookworm_dependencies: list[Path], unit_name: str
+    bed: TestBed, package_debs: dict[str, Path], bookworm_dependencies: list[Path], unit_name: str
 ) -> None:
+    package = package_debs["smartrestart"]
     debs = [package, *bookworm_dependencies] if bed.kind == "debian12" else [package]
-    install(bed, debs)
+    install_smartrestart(bed, debs)
     version = bed.run("/usr/bin/smartrestart", "--version").stdout
     assert version.strip() == "smartrestart, version 0.1.0"
     pystemd = bed.run("/usr/bin/python3", "-c", "import pystemd; print(pystemd.__version__)")

@@ -12,7 +12,7 @@ import pytest
 
 from smartrestart.apply import policy
 from smartrestart.apply.model import Outcome, Plan, build_plan
-from smartrestart.apply.run import _ask_policy
+from smartrestart.apply.run import apply_policy
 from smartrestart.decide.model import decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
@@ -105,7 +105,7 @@ def test_apply_reports_denied_steps_and_passes_the_warnings_on(
     script = helper(tmp_path, '[ "$1" = api.service ] && exit 101; exit 7')
     monkeypatch.setattr(policy, "POLICY_HELPER", script)
     heard: list[str] = []
-    kept, results = _ask_policy(PLAN, heard.append)
+    kept, results = apply_policy(PLAN, heard.append)
     assert [s.unit for s in kept.steps] == ["nginx.service", None]
     (denied,) = results
     assert (denied.step.unit, denied.order, denied.outcome) == ("api.service", 10, Outcome.DENIED)

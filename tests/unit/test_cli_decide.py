@@ -312,3 +312,43 @@ def test_from_dpkg_unknown_package_is_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--from-dpkg no-such-package-xyz" in result.stderr
+
+
+def test_import_roots_in_a_fragment_expand_like_root(example: Path) -> None:
+    """A package fragment asks for the import graph itself: no --root on the command line."""
+    fragments = example / "config/etc/smartrestart/rules.d"
+    fragments.mkdir(parents=True)
+    rules = (example / "restart-rules.yaml").read_text()
+    (example / "restart-rules.yaml").unlink()
+    (fragments / "app.yaml").write_text(rules + f"import_roots: [{example / 'src'}]\n")
+    result = run("decide", "--config-root", str(example / "config"), "src/lib/auth.py", cwd=example)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "restart_api\nrestart_worker\n"
+
+
+def test_an_import_root_that_is_no_directory_is_exit_2_with_file_and_line(example: Path) -> None:
+    rules = (example / "restart-rules.yaml").read_text()
+    (example / "restart-rules.yaml").write_text(rules + "import_roots: [src, nowhere]\n")
+    result = run("decide", "--config-root", str(example / "none"), "src/lib/auth.py", cwd=example)
+    assert result.returncode == 2
+    assert f"restart-rules.yaml:{len(rules.splitlines()) + 1}: import_roots[1]: " in result.stderr
+    assert f"{example.resolve()}/nowhere is not a directory" in result.stderr
+
+
+def test_from_the_root_directory_absolute_patterns_match(tmp_path: Path) -> None:
+    """Where maintainer scripts and the dpkg trigger run: the paths stay absolute."""
+    rules = write_rules(
+        tmp_path,
+        "actions: {a: {units: [a.service]}}\nrules: [{pattern: '/usr/lib/app/**', actions: [a]}]\n",
+    )
+    result = run(
+        "decide",
+        "-r",
+        str(rules),
+        "--config-root",
+        str(tmp_path / "none"),
+        "/usr/lib/app/x.py",
+        cwd=Path("/"),
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert (result.returncode, result.stdout) == (0, "a\n"), result.stderr

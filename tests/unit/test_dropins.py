@@ -360,6 +360,19 @@ def test_generate_check_exit_1_when_something_would_change(tmp_path: Path) -> No
     assert not units.exists()
 
 
+def test_generate_json_carries_each_files_diff(tmp_path: Path) -> None:
+    units = tmp_path / "units"
+    args = ["--unit-dir", str(units), "--systemd-version", "257", "--check", "--diff", "--json"]
+    result = cli_generate(tmp_path, *args)
+    assert result.exit_code == 1
+    report = json.loads(result.output)  # nothing but the JSON on stdout
+    (file,) = report["files"]
+    assert file["diff"].startswith("--- /dev/null\n+++ b/")
+    assert "+Restart=on-failure" in file["diff"]
+    plain = json.loads(cli_generate(tmp_path, *args[:-2], "--json").output)
+    assert "diff" not in plain["files"][0]
+
+
 def test_user_drop_ins_go_to_the_user_managers_own_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

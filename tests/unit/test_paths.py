@@ -63,6 +63,14 @@ def test_paths_outside_the_working_directory_stay_absolute(release: Path) -> Non
     assert cwd.canonical("/etc/hostname") == "/etc/hostname"
 
 
+def test_from_the_root_directory_every_path_stays_absolute(tmp_path: Path) -> None:
+    """Maintainer scripts and the dpkg trigger run in ``/``: fragments' absolute patterns match."""
+    root = WorkingDirectory("/", "/")
+    assert root.canonical("/etc/hostname") == "/etc/hostname"
+    assert root.canonical("etc/hostname") == "/etc/hostname"
+    assert not root.is_inside("/etc/hostname")
+
+
 def test_a_changed_symlink_is_named_not_followed(release: Path) -> None:
     (release / "releases/2/src/config.py").symlink_to("/etc/hostname")
     assert working_directory(release / "current").canonical("src/config.py") == "src/config.py"

@@ -25,7 +25,7 @@ ERRORS = [
     ("rules: []\n1: x\n", "2: key 1 is not a string", None),
     (
         "rules: []\nactoins: {}\n",
-        "2: actoins: unknown key (known keys: actions, rules, fallback, budgets)",
+        "2: actoins: unknown key (known keys: actions, rules, fallback, budgets, import_roots)",
         "did you mean 'actions'?",
     ),
     ("rules: []\nactions:\n  - a\n", "2: actions: expected a mapping, got list", None),

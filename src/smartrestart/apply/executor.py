@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from smartrestart.apply.model import (
@@ -27,21 +27,18 @@ from smartrestart.apply.model import (
     Step,
     StepKind,
     StepResult,
+    UnitSnapshot,
     judge,
     merge_same_units,
     run_unit_name,
     will_start,
 )
-from smartrestart.errors import (
-    ActionLedger,
-    SmartRestartError,
-    SystemdUnavailable,
-    UnitNotUsable,
-    UsageError,
-)
+from smartrestart.apply.output import step_event
+from smartrestart.apply.settle import watch_started
+from smartrestart.apply.unitcheck import check_units
+from smartrestart.errors import ActionLedger, SmartRestartError, SystemdUnavailable
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
-from smartrestart.unitname import unit_name_problem
 
 METHOD_OF_MODE: dict[Mode, JobMethod] = {
     Mode.RESTART: JobMethod.RESTART,
@@ -67,6 +64,12 @@ class ApplyOptions:
     working_directory: str = "/"
     # Ties one apply's journal entries together (``smartrestart logs --deploy ID``).
     deploy_id: str = field(default_factory=new_deploy_id)
+    # Watch the units a group started this long before the next group (--settle).
+    settle: float = 0.0
+    # Each unit's state before and after, for --diff.
+    diff: bool = False
+    # A failed step carries this many of its last journal lines (0: the journal is not read).
+    journal_lines: int = 0
 
 
 class Execution(NamedTuple):
@@ -77,36 +80,7 @@ class Execution(NamedTuple):
     daemon_reloaded: bool
     timing: dict[str, float]
     error: str | None  # why it stopped part-way after something had acted
-
-
-def check_units(plan: Plan, backend: SystemdBackend) -> dict[str, UnitState]:
-    """Validate and load every unit of the plan; raise before anything is done.
-
-    Reloads the manager first when a unit's file changed on disk
-    (``NeedDaemonReload=yes``), as systemctl would warn about.
-    """
-    problems: list[str] = []
-    for unit in plan.units:
-        problem = unit_name_problem(unit)
-        if problem:
-            problems.append(problem)
-    if problems:
-        raise UsageError("; ".join(problems))
-    states = backend.unit_states(plan.units)
-    for unit, state in states.items():
-        if state.load_state == "not-found":
-            problems.append(f"{unit}: no such unit")
-        elif state.load_state == "masked":
-            problems.append(f"{unit}: unit is masked")
-        elif state.load_state != "loaded":
-            detail = f" ({state.load_error})" if state.load_error else ""
-            problems.append(f"{unit}: unit failed to load: {state.load_state}{detail}")
-    if problems:
-        raise UnitNotUsable(
-            "refusing to act, nothing was restarted: " + "; ".join(problems),
-            hint="check the unit names in the rules (systemctl list-unit-files)",
-        )
-    return states
+    details: dict[str, UnitSnapshot]  # each unit before and after (--diff)
 
 
 def describe_error(error: BaseException) -> str:
@@ -158,6 +132,7 @@ class Executor:
                 },
             )
         self._add_time("check", self.clock() - started)
+        before = self._details(plan.units) if self.options.diff else {}
         # What the check read is what the first group starts from, unless a
         # daemon-reload came between: one read of every unit fewer.
         known = None if self._daemon_reloaded else states
@@ -181,9 +156,18 @@ class Executor:
             failed = failed or any(not r.ok for r in results.values())
         # CPU time of this process: smartrestart's own work, whatever systemd was doing.
         self._add_time("cpu", time.process_time() - cpu_started)
+        after = self._details(list(before)) if before and self._error is None else {}
         return Execution(
-            plan, tuple(self._results), self._daemon_reloaded, dict(self._timing), self._error
+            plan,
+            tuple(self._results),
+            self._daemon_reloaded,
+            dict(self._timing),
+            self._error,
+            {unit: UnitSnapshot(state, after.get(unit)) for unit, state in before.items()},
         )
+
+    def _details(self, units: list[str]) -> dict[str, UnitState]:
+        return {unit: self.backend.unit_details(unit) for unit in units}
 
     def _abort(
         self,
@@ -264,14 +248,15 @@ class Executor:
         verifying = self.clock()
         self._add_time("wait", verifying - waiting)
         after = self.backend.unit_states(units)
+        finished: dict[int, StepResult] = {}
         for index, (job, started, run_unit) in submitted.items():
             step = steps[index]
             end = ends.get(job)
             if step.kind is StepKind.RUN:
-                result = self._finish_run(step, order, run_unit or "", end, started)
+                finished[index] = self._finish_run(step, order, run_unit or "", end, started)
             else:
                 assert step.unit is not None
-                result = self._finish_unit(
+                finished[index] = self._finish_unit(
                     step,
                     order,
                     (before[step.unit], after[step.unit]),
@@ -279,9 +264,27 @@ class Executor:
                     end,
                     started,
                 )
-            results[index] = result
-            self._log_result(result)
         self._add_time("verify", self.clock() - verifying)
+        if self.options.settle > 0:
+            settling = self.clock()
+            finished = watch_started(self.backend, finished, self.options.settle, self.clock)
+            self._add_time("settle", self.clock() - settling)
+        for index, result in finished.items():
+            results[index] = self._with_journal(result)
+            self._log_result(results[index])
+
+    def _with_journal(self, result: StepResult) -> StepResult:
+        """A failed step with the last lines its new invocation (or its run unit) logged."""
+        if result.ok or not self.options.journal_lines:
+            return result
+        from smartrestart.logs.run import invocation_lines
+
+        lines = invocation_lines(
+            result.new_invocation_id if result.step.kind is StepKind.UNIT else "",
+            result.run_unit,
+            self.options.journal_lines,
+        )
+        return replace(result, journal=tuple(lines))
 
     def _submit(self, step: Step) -> tuple[str, str | None]:
         if step.kind is StepKind.RUN:
@@ -379,32 +382,4 @@ class Executor:
         )
 
     def _log_result(self, result: StepResult) -> None:
-        step = result.step
-        fields: dict[str, object] = {
-            "SMARTRESTART_ACTION": " ".join(step.actions),
-            "SMARTRESTART_RESULT": result.outcome.value,
-            "SMARTRESTART_TRIGGER": " ".join(step.trigger),
-            "SMARTRESTART_DURATION_USEC": round(result.seconds * 1_000_000),
-            "SMARTRESTART_DEPLOY": self.options.deploy_id,
-            "SMARTRESTART_ORDER": result.order,
-        }
-        if step.kind is StepKind.RUN:
-            fields["SMARTRESTART_UNIT"] = result.run_unit
-            fields["SMARTRESTART_COMMAND"] = " ".join(step.command or ())
-            kind = "run-done" if result.ok else "run-failed"
-            message = f"action {step.actions[0]}: {result.outcome.value}"
-        else:
-            fields.update(
-                {
-                    "SMARTRESTART_UNIT": step.unit,
-                    "SMARTRESTART_MODE": step.mode.value if step.mode else None,
-                    "SMARTRESTART_OLD_INVOCATION_ID": result.old_invocation_id or None,
-                    "SMARTRESTART_NEW_INVOCATION_ID": result.new_invocation_id or None,
-                    "SMARTRESTART_UNIT_RESULT": result.unit_result or None,
-                }
-            )
-            kind = "unit-job-done" if result.ok else "unit-job-failed"
-            message = f"{step.unit}: {result.outcome.value} ({' '.join(step.actions)})"
-        if result.detail:
-            message += f": {result.detail}"
-        self.log(kind, message, fields)
+        self.log(*step_event(result, self.options.deploy_id))

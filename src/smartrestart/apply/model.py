@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import groupby
+from typing import NamedTuple
 
 from smartrestart.decide.model import Decision
 from smartrestart.errors import ExitCode
@@ -201,6 +202,8 @@ class StepResult:
     unit_result: str = ""
     run_unit: str = ""
     unit_id: str = ""  # the unit systemd acted on: the id behind an alias
+    # A failed step's last journal lines: what its new invocation (or run unit) logged.
+    journal: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -223,6 +226,10 @@ class Report:
     # Every journal entry of this apply carries it; None when nothing was logged
     # (a dry run, nothing to do, every step denied by policy).
     deploy_id: str | None = None
+    # apply --check: the results are predictions from each unit's state now.
+    check: bool = False
+    # apply --diff: each unit's state before and after the apply (after: None in a check).
+    details: Mapping[str, UnitSnapshot] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -235,6 +242,9 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
+        """1 when a step failed; with --check (as generate's): 1 when something would change."""
+        if self.check:
+            return ExitCode.FAILED if self.changed else ExitCode.OK
         return ExitCode.FAILED if self.failed or self.error else ExitCode.OK
 
 
@@ -245,6 +255,60 @@ def planned(plan: Plan) -> list[StepResult]:
         for group in plan.groups
         for step in group.steps
     ]
+
+
+def predict(step: Step, now: UnitState | None, *, can_reload: bool = False) -> tuple[Outcome, str]:
+    """What a job of ``step`` would do to a unit in state ``now`` (``apply --check``).
+
+    The verdict :func:`judge` gives a job that succeeds, by the same rules,
+    so the check cannot drift from what the real run reports. A reload of a
+    unit that is not running is refused by systemd, so it would fail.
+    """
+    if step.kind is StepKind.RUN:
+        return Outcome.SUCCEEDED, ""
+    assert now is not None, "a unit's step is predicted from the unit's state"
+    if step.mode is Mode.RELOAD and not now.is_active:
+        return Outcome.FAILED, f"unit is {now.active_state}: systemd refuses to reload it"
+    started = now._replace(active_state="active", invocation_id=PREDICTED_INVOCATION)
+    return judge(step, now, started, "done", can_reload=can_reload)
+
+
+PREDICTED_INVOCATION = "predicted"  # stands for the new invocation a start would make
+
+
+def judge_settled(result: StepResult, now: UnitState, seconds: float) -> tuple[Outcome, str] | None:
+    """Whether a unit started by ``result`` still runs ``seconds`` later; None when it does.
+
+    A start of a ``Type=simple`` service is done once the process was forked:
+    a program that exits right after still made the job "done" (Ansible's
+    systemd module reports such a start as a success, ansible/ansible#24450).
+    Another InvocationID means systemd started it again (``Restart=``) after
+    the one apply started ended; a finished oneshot is fine, as in :func:`judge`.
+    """
+    if now.invocation_id != result.new_invocation_id:
+        return (
+            Outcome.FAILED,
+            f"the invocation apply started ended within {seconds:g} s; "
+            "systemd started the unit again (Restart=)",
+        )
+    finished_oneshot = now.service_type == "oneshot" and now.result == "success"
+    if now.is_active or finished_oneshot:
+        return None
+    return (
+        Outcome.FAILED,
+        f"unit is {now.active_state} ({now.result or now.sub_state}) within {seconds:g} s "
+        "after it started",
+    )
+
+
+SETTLED_OUTCOMES = frozenset({Outcome.RESTARTED, Outcome.STARTED})
+
+
+class UnitSnapshot(NamedTuple):
+    """A unit's state before and after an apply (``--diff``); after is None in a check."""
+
+    before: UnitState
+    after: UnitState | None
 
 
 def judge(

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smartrestart.apply.model import Outcome, Plan, Report, StepResult, build_plan, planned
 from smartrestart.decide.run import DecideOutcome, DecideRequest, run_decide
+from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
+
+if TYPE_CHECKING:
+    from smartrestart.apply.executor import ApplyOptions, EventSink
+    from smartrestart.systemd.backend import SystemdBackend
+
+JOURNAL_LINES = 10  # a failed step's last lines of its journal, in the report
 
 
 class ApplyRequest(NamedTuple):
@@ -29,6 +36,9 @@ class ApplyRequest(NamedTuple):
     wait_lock: float = 0.0
     lock_file: Path | None = None
     user: bool = False  # the calling user's own manager (systemctl --user)
+    check: bool = False  # predict from the manager, read-only, change nothing
+    settle: float = 0.0  # watch the units a group started this long
+    diff: bool = False  # each unit's state before and after
 
 
 class ApplyOutcome(NamedTuple):
@@ -43,6 +53,8 @@ def run_apply(
     warn: Callable[[str], None],
 ) -> ApplyOutcome:
     """Decide, then act; ``warn`` hears the decision's warnings before anything acts."""
+    if request.check and request.dry_run:
+        raise UsageError("--check asks systemd and --dry-run does not: give one of them")
     started = time.monotonic()
     decided = run_decide(request.decide, stdin, cwd)
     for warning in decided.warnings:
@@ -55,24 +67,41 @@ def run_apply(
     else:
         denied: tuple[StepResult, ...] = ()
         if request.decide.sources.dpkg_package is not None:
-            plan, denied = _ask_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
-        report = _act(plan, denied, decided, cwd, request) if plan.groups else Report(plan, denied)
+            plan, denied = apply_policy(plan, warn)  # a maintainer script: as deb-systemd-invoke
+        if not plan.groups:
+            report = Report(plan, denied, check=request.check)
+        elif request.check:
+            report = _check(plan, denied, request)
+        else:
+            report = _act(plan, denied, decided, cwd, request)
     return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
 
 
-def _ask_policy(plan: Plan, warn: Callable[[str], None]) -> tuple[Plan, tuple[StepResult, ...]]:
+def apply_policy(
+    plan: Plan, warn: Callable[[str], None], helper: Path | None = None
+) -> tuple[Plan, tuple[StepResult, ...]]:
     """The plan without the steps policy-rc.d forbids, and their results."""
     from smartrestart.apply.policy import FORBIDDEN, POLICY_HELPER, ask_policy, without
 
-    denied, warnings = ask_policy(plan)
+    helper = helper or POLICY_HELPER
+    denied, warnings = ask_policy(plan, helper)
     for warning in warnings:
         warn(warning)
     order = {step: group.order for group in plan.groups for step in group.steps}
     results = tuple(
-        StepResult(step, order[step], Outcome.DENIED, f"{POLICY_HELPER} returned {FORBIDDEN}")
+        StepResult(step, order[step], Outcome.DENIED, f"{helper} returned {FORBIDDEN}")
         for step in denied
     )
     return without(plan, denied), results
+
+
+def _check(plan: Plan, denied: tuple[StepResult, ...], request: ApplyRequest) -> Report:
+    """Predict every step from the manager, read-only: no lock, no job, no journal entry."""
+    from smartrestart import systemd
+    from smartrestart.apply.preview import preview
+
+    with systemd.connect(user=request.user, private=True) as manager:
+        return preview(plan, denied, manager, diff=request.diff)
 
 
 def _act(
@@ -82,55 +111,91 @@ def _act(
     cwd: WorkingDirectory,
     request: ApplyRequest,
 ) -> Report:
-    """Lock, connect, run the plan, log start and end to the journal."""
+    """Lock, connect, run the plan."""
     from smartrestart import systemd
-    from smartrestart.apply.executor import ApplyOptions, Executor
+    from smartrestart.apply.executor import ApplyOptions
     from smartrestart.apply.lock import HostLock
-    from smartrestart.journal.writer import log_event
 
     options = ApplyOptions(
-        timeout=request.timeout, keep_going=request.keep_going, working_directory=cwd.physical
+        timeout=request.timeout,
+        keep_going=request.keep_going,
+        working_directory=cwd.physical,
+        settle=request.settle,
+        diff=request.diff,
+        journal_lines=JOURNAL_LINES,
     )
-    actions = decided.decision.action_names
     with (
         HostLock(request.lock_file, request.wait_lock),
-        systemd.connect(user=request.user) as manager,
+        # As root, the manager's own socket, as systemctl uses: no broker
+        # between the calls (JobRemoved comes to a subscribed private
+        # connection as well).
+        systemd.connect(user=request.user, private=True) as manager,
     ):
+        return execute(manager, plan, denied, decided, options)
+
+
+def execute(
+    manager: SystemdBackend,
+    plan: Plan,
+    denied: tuple[StepResult, ...],
+    decided: DecideOutcome,
+    options: ApplyOptions,
+    fields: Mapping[str, object] | None = None,
+    log: EventSink | None = None,
+) -> Report:
+    """Run the plan, logging its start and end to the journal (``fields`` added to both)."""
+    from smartrestart.apply.executor import Executor
+
+    log_event = journal_sink(log)
+
+    actions = decided.decision.action_names
+    log_event(
+        "apply-started",
+        f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
+        {
+            "SMARTRESTART_ACTIONS": " ".join(actions),
+            "SMARTRESTART_UNITS": " ".join(plan.units),
+            "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
+            "SMARTRESTART_DEPLOY": options.deploy_id,
+            **(fields or {}),
+        },
+    )
+    started = time.monotonic()
+    report: Report | None = None
+    try:
+        execution = Executor(manager, options, log_event).run(plan)
+        report = Report(
+            execution.plan,
+            (*denied, *execution.results),
+            daemon_reloaded=execution.daemon_reloaded,
+            timing=execution.timing,
+            error=execution.error,
+            deploy_id=options.deploy_id,
+            details=execution.details,
+        )
+    finally:
+        # "refused": the executor raised, which it does only before anything acted.
+        result = "refused" if report is None else "failed" if report.exit_code else "success"
+        error = report.error if report is not None else None
         log_event(
-            "apply-started",
-            f"apply: {', '.join(actions)} on {', '.join(plan.units) or 'no units'}",
+            "apply-finished",
+            f"apply finished: {result}" + (f": {error}" if error else ""),
             {
-                "SMARTRESTART_ACTIONS": " ".join(actions),
-                "SMARTRESTART_UNITS": " ".join(plan.units),
-                "SMARTRESTART_TRIGGER": " ".join(decided.decision.files),
+                "SMARTRESTART_RESULT": result,
+                "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
                 "SMARTRESTART_DEPLOY": options.deploy_id,
+                "SMARTRESTART_UNITS": " ".join(plan.units),
+                "SMARTRESTART_ERROR": error,
+                **(fields or {}),
             },
         )
-        started = time.monotonic()
-        report: Report | None = None
-        try:
-            execution = Executor(manager, options, log_event).run(plan)
-            report = Report(
-                execution.plan,
-                (*denied, *execution.results),
-                daemon_reloaded=execution.daemon_reloaded,
-                timing=execution.timing,
-                error=execution.error,
-                deploy_id=options.deploy_id,
-            )
-        finally:
-            # "refused": the executor raised, which it does only before anything acted.
-            result = "refused" if report is None else "failed" if report.exit_code else "success"
-            error = report.error if report is not None else None
-            log_event(
-                "apply-finished",
-                f"apply finished: {result}" + (f": {error}" if error else ""),
-                {
-                    "SMARTRESTART_RESULT": result,
-                    "SMARTRESTART_DURATION_USEC": round((time.monotonic() - started) * 1e6),
-                    "SMARTRESTART_DEPLOY": options.deploy_id,
-                    "SMARTRESTART_UNITS": " ".join(plan.units),
-                    "SMARTRESTART_ERROR": error,
-                },
-            )
     return report
+
+
+def journal_sink(log: EventSink | None) -> EventSink:
+    """``log``, or the journal itself (imported only when something is logged)."""
+    if log is not None:
+        return log
+    from smartrestart.journal.writer import log_event
+
+    return log_event

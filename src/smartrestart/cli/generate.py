@@ -51,7 +51,12 @@ Exit codes (with --check, 1 means something would change):
     help="Generate for this systemd version instead of asking the running manager.",
 )
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when something would change.")
-@click.option("--diff", "show_diff", is_flag=True, help="Show what changes, as a unified diff.")
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show what changes, as a unified diff (with --json: each file's in the JSON).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
     "--reload/--no-reload",
@@ -107,13 +112,14 @@ def generate_command(
     outcome = run_generate(request, Path(current_directory()))
     for warning in outcome.warnings:
         click.echo(f"smartrestart: warning: {warning}", err=True)
-    if show_diff:
+    if show_diff and not as_json:  # with --json, each file's diff is in the JSON
         for plan in outcome.plans:
             click.echo(unified_diff(plan), nl=False)
     if as_json:
         import json
 
-        click.echo(json.dumps(render_json(outcome, check=check), indent=2))
+        report = render_json(outcome, check=check, diff=show_diff)
+        click.echo(json.dumps(report, indent=2))
     elif not show_diff or not check:
         click.echo(render_text(outcome, check=check), nl=False)
     click.get_current_context().exit(1 if check and outcome.changed else 0)

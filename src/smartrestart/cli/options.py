@@ -41,7 +41,8 @@ config_root_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,
-    help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d (for images and tests).",
+    help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d, and apply --pending's "
+    "/var/lib/smartrestart/pending (for images and tests).",
 )
 
 user_option = click.option(
@@ -145,20 +146,12 @@ def build_request(
     paths: tuple[str, ...],
 ) -> DecideRequest:
     """The decider's request from the values of :func:`decide_inputs`."""
-    cache: Path | None = None
-    if cache_dir is not None:
-        cache = cache_dir
-    elif roots and not no_cache:
-        from smartrestart.importgraph.cache import default_cache_dir
-
-        cache = default_cache_dir()
-    if no_cache:
-        cache = None
     return DecideRequest(
         rules_files=rules_files,
         config_root=config_root,
         roots=roots,
-        cache_dir=cache,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
         include_type_checking=include_type_checking,
         python=python,
         sources=ChangeSources(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from smartrestart.decide.changes import ChangeSources, gather_changes
 from smartrestart.decide.model import Decision, decide
+from smartrestart.errors import ConfigError
 from smartrestart.paths import WorkingDirectory, canonical_pattern
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
@@ -29,7 +30,9 @@ class DecideRequest(NamedTuple):
     rules_files: Sequence[Path] = ()
     config_root: Path = Path("/")
     roots: Sequence[Path] = ()
+    # None: the default cache directory, when an import graph is built at all.
     cache_dir: Path | None = None
+    no_cache: bool = False
     include_type_checking: bool = False
     sources: ChangeSources = ChangeSources()
     # Build import chains (for --explain and --json): costs time per added file.
@@ -67,15 +70,16 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     """Load rules, gather changes, expand through imports, decide."""
     rule_set = load_rules(request, cwd)
     changed = gather_changes(request.sources, stdin, cwd)
-    if not request.roots:
+    roots = graph_roots(request, rule_set, cwd)
+    if not roots:
         return DecideOutcome(rule_set, tuple(changed), decide(changed, rule_set))
 
     from smartrestart.importgraph.build import build_graph
+    from smartrestart.importgraph.cache import default_cache_dir
 
+    cache_dir = None if request.no_cache else request.cache_dir or default_cache_dir()
     graph = build_graph(
-        [cwd.absolute(str(root)) for root in request.roots],
-        cache_dir=request.cache_dir,
-        include_type_checking=request.include_type_checking,
+        roots, cache_dir=cache_dir, include_type_checking=request.include_type_checking
     )
     absolute = [cwd.absolute(path) for path in changed]
     expansion = graph.expand(absolute)
@@ -99,6 +103,21 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     )
     decision = decide([*changed, *chains], rule_set, chains)
     return DecideOutcome(rule_set, tuple(changed), decision, chains, tuple(warnings), graph.stats)
+
+
+def graph_roots(request: DecideRequest, rule_set: RuleSet, cwd: WorkingDirectory) -> list[str]:
+    """``--root`` directories, then the rules files' ``import_roots``, absolute, once each.
+
+    A root a rules file names must be a directory: a typo would otherwise
+    silently leave every importer below it unrestarted.
+    """
+    roots = [cwd.absolute(str(root)) for root in request.roots]
+    for index, root in enumerate(rule_set.import_roots):
+        path = cwd.absolute(root.path)
+        if not Path(path).is_dir():
+            raise ConfigError(root.location, f"import_roots[{index}]", f"{path} is not a directory")
+        roots.append(path)
+    return list(dict.fromkeys(roots))
 
 
 def _limited(lines: list[str], what: str) -> list[str]:

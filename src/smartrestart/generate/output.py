@@ -45,7 +45,8 @@ def render_text(outcome: GenerateOutcome, *, check: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(outcome: GenerateOutcome, *, check: bool) -> dict[str, Any]:
+def render_json(outcome: GenerateOutcome, *, check: bool, diff: bool = False) -> dict[str, Any]:
+    """The outcome as JSON; with ``diff``, each file's change as a unified diff (Ansible's diff)."""
     words = WOULD if check else DID
     names = {t.unit: t for t in outcome.translations}
     files = []
@@ -62,6 +63,8 @@ def render_json(outcome: GenerateOutcome, *, check: bool) -> dict[str, Any]:
                 "restart_delays_usec": list(translation.delays_usec) if translation else None,
             }
         )
+        if diff:
+            files[-1]["diff"] = unified_diff(plan)
     return {
         "changed": outcome.changed,
         "check": check,

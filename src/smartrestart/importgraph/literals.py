@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from smartrestart.importgraph.regex import compile_pattern
 from smartrestart.importgraph.stringlexer import Problem, plain_body, string_end
 
 # Templates: <q> is the literal's quote, <o> the other one (neither needs escaping).
@@ -59,9 +60,9 @@ def _literal(quote: bytes) -> bytes:
 
 
 _TOKEN = rb"#[^\n]*+|" + _literal(b'"') + b"|" + _literal(b"'")
-_FAST = re.compile(_TOKEN, re.DOTALL)
+_FAST = compile_pattern(_TOKEN, re.DOTALL)
 # Code and fast-path tokens from a position up to the first quote the fast path leaves.
-_EASY_RUN = re.compile(rb"(?:[^#'\"]++|" + _TOKEN + rb")*+", re.DOTALL)
+_EASY_RUN = compile_pattern(rb"(?:[^#'\"]++|" + _TOKEN + rb")*+", re.DOTALL)
 
 
 def blank(source: bytes) -> tuple[bytes, Problem | None]:

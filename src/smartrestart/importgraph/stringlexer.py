@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from smartrestart.importgraph.regex import compile_pattern
+
 # A problem is (byte offset it is about, description).
 Problem = tuple[int, str]
 
@@ -51,7 +53,7 @@ def plain_body(quote: bytes, *, triple: bool) -> bytes:
 
 
 _PLAIN = {
-    (quote, triple): re.compile(
+    (quote, triple): compile_pattern(
         (quote * 3 if triple else quote) + plain_body(quote, triple=triple), re.DOTALL
     )
     for quote in (b'"', b"'")

@@ -80,6 +80,16 @@ EVENTS: dict[str, Event] = {
         "@SMARTRESTART_UNIT@ and failed (@SMARTRESTART_RESULT@). Its output is in "
         "'journalctl -u @SMARTRESTART_UNIT@'.",
     ),
+    "pending-kept": Event(
+        "dce25c5241464cbebadb7d21c06171b0",
+        PRIORITY_WARNING,
+        "smartrestart kept changes of @SMARTRESTART_PACKAGES@ pending: @SMARTRESTART_REASON@",
+        "Package upgrades changed files that need @SMARTRESTART_UNITS@ restarted, and "
+        "smartrestart did not finish that: @SMARTRESTART_REASON@. The changes stay in "
+        "/var/lib/smartrestart/pending; the next dpkg run handles them, or run "
+        "'smartrestart apply --pending' once the cause is fixed. Each unit's own entry, with "
+        "the same SMARTRESTART_DEPLOY, says what happened to it.",
+    ),
     "dropins-generated": Event(
         "5282554210384e36b4931b3a985f8140",
         PRIORITY_NOTICE,

@@ -82,6 +82,28 @@ def check_readable() -> None:
         )
 
 
+def sync() -> None:
+    """Have journald write out what it has queued (``journalctl --sync``), as root.
+
+    What a service printed just before it died may still sit in journald's
+    stream buffers when the caller reads; without root, or where it fails,
+    the read goes on with what is there.
+    """
+    if os.geteuid() != 0:
+        return
+    from smartrestart.decide.changes import SYSTEM_PATH
+
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [JOURNALCTL, "--sync"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env={**os.environ, "PATH": SYSTEM_PATH},
+            timeout=10,
+            check=False,
+        )
+
+
 def journalctl_argv(query: Query) -> list[str]:
     argv = [JOURNALCTL, "--no-pager", "--quiet", "-o", "json"]
     if query.fields:

@@ -60,6 +60,16 @@ def row_of(entry: Mapping[str, str]) -> Row:
     )
 
 
+def line_of(entry: Mapping[str, str]) -> str:
+    """An entry as ``journalctl -o short`` shows it, less the host: time, sender, message."""
+    moment = datetime.datetime.fromtimestamp(
+        (_number(entry.get("__REALTIME_TIMESTAMP", "")) or 0) / 1e6, tz=datetime.UTC
+    ).astimezone()
+    sender = entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM") or "?"
+    pid = entry.get("SYSLOG_PID") or entry.get("_PID")
+    return f"{moment:%H:%M:%S} {sender}{f'[{pid}]' if pid else ''}: {entry.get('MESSAGE', '')}"
+
+
 def _number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 

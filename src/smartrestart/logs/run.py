@@ -19,8 +19,16 @@ from typing import NamedTuple
 
 from smartrestart.errors import UsageError
 from smartrestart.journal.events import SYSLOG_IDENTIFIER
-from smartrestart.journal.reader import EntryStream, Matches, Query, Reader, read, realtime_usec
-from smartrestart.logs.model import Row, around, check_deploy_id, parse_since, row_of
+from smartrestart.journal.reader import (
+    EntryStream,
+    Matches,
+    Query,
+    Reader,
+    read,
+    realtime_usec,
+    sync,
+)
+from smartrestart.logs.model import Row, around, check_deploy_id, line_of, parse_since, row_of
 from smartrestart.unitname import unit_name_problem
 
 FOLLOW_BACKLOG = 10  # entries shown before following, as journalctl -f does
@@ -71,6 +79,48 @@ def our_matches(unit_names: Sequence[str], deploy: str | None) -> list[Matches]:
 def unit_line_matches(unit_id: str) -> list[Matches]:
     """The unit's own lines: its processes' output, and systemd's entries about it."""
     return [[("_SYSTEMD_UNIT", unit_id)], [("_PID", "1"), ("UNIT", unit_id)]]
+
+
+def invocation_matches(invocation_id: str) -> list[Matches]:
+    """What one run of a unit logged: its processes' output, and systemd's entries about it.
+
+    Both carry the InvocationID: ``_SYSTEMD_INVOCATION_ID`` is set by journald
+    itself; ``INVOCATION_ID`` is trusted only in systemd's own (``_PID=1``).
+    """
+    return [
+        [("_SYSTEMD_INVOCATION_ID", invocation_id)],
+        [("_PID", "1"), ("INVOCATION_ID", invocation_id)],
+    ]
+
+
+def invocation_lines(
+    invocation_id: str,
+    unit: str,
+    count: int,
+    *,
+    read_journal: Reader = read,
+    flush: Callable[[], None] = sync,
+) -> list[str]:
+    """The last ``count`` lines one invocation (or else ``unit``) logged, oldest first.
+
+    For a step that failed: what the service said before it died, and
+    systemd's word on how it ended. Never raises: a journal that cannot be
+    read is one line saying so, as the apply has already acted.
+    """
+    from smartrestart.errors import SmartRestartError
+
+    if invocation_id:
+        matches = invocation_matches(invocation_id)
+    elif unit:
+        matches = unit_line_matches(unit)
+    else:
+        return []
+    try:
+        flush()
+        newest = read_journal(Query(matches, reverse=True, lines=count))
+        return [line_of(entry) for entry in newest][::-1]
+    except SmartRestartError as error:
+        return [f"(journal not read: {error.message})"]
 
 
 def resolve_unit(unit: str) -> tuple[str, ...]:

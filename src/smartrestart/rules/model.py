@@ -79,11 +79,19 @@ class Fallback(NamedTuple):
     location: Location | None = None
 
 
+class ImportRoot(NamedTuple):
+    """A directory a rules file asks the import graph to cover, as ``--root`` does."""
+
+    path: str  # as written: relative paths start in the working directory
+    location: Location
+
+
 class RuleSet(NamedTuple):
-    """Every rules source merged: actions, rules in order, fallback, budgets."""
+    """Every rules source merged: actions, rules in order, fallback, budgets, import roots."""
 
     actions: Mapping[str, Action]
     rules: tuple[Rule, ...] = ()
     fallback: Fallback = Fallback()
     budgets: Mapping[str, Budget] = MappingProxyType({})
     sources: tuple[Path, ...] = ()
+    import_roots: tuple[ImportRoot, ...] = ()

@@ -30,6 +30,7 @@ from smartrestart.rules.model import (
     Action,
     Fallback,
     FallbackKind,
+    ImportRoot,
     Mode,
     Rule,
     RuleSet,
@@ -40,9 +41,38 @@ from smartrestart.yamlsource import YamlMap, load_yaml_file
 if TYPE_CHECKING:
     from smartrestart.budget.model import Budget
 
-TOP_LEVEL_KEYS = ("actions", "rules", "fallback", "budgets")
-ACTION_KEYS = ("order", "units", "mode", "run", "user", "description")
-RULE_KEYS = ("pattern", "actions")
+# Every key a rules file may hold, with what it means: the parser accepts
+# exactly these, and smartrestart.yaml(5) documents them from here.
+TOP_LEVEL_KEYS: dict[str, str] = {
+    "actions": "a mapping of action names to their settings (below); "
+    "an action with no settings is only printed by decide",
+    "rules": "a list of {pattern, actions}, tried top-down: the first rule whose pattern "
+    "matches a changed file gives its actions, later rules are not consulted for it",
+    "fallback": "what a file no rule matches needs: none (the default), all, "
+    "or a list of action names",
+    "budgets": "a mapping of service names (plain, template or instance) to restart "
+    "budgets, which generate turns into drop-ins (see BUDGETS)",
+    "import_roots": "directories (as --root gives them) whose reverse Python import graph "
+    "expands the changed files; a package fragment names "
+    "/usr/lib/python3/dist-packages so that a changed library restarts its importers",
+}
+ACTION_KEYS: dict[str, str] = {
+    "order": "an integer (default 100): actions run in ascending order, equal orders "
+    "form one group whose jobs run at once",
+    "units": "the units apply acts on (valid unit names; a template needs an instance)",
+    "mode": "what apply does to the units: "
+    + ", ".join(mode.value for mode in Mode)
+    + " (default restart)",
+    "run": "a command apply runs as a transient oneshot unit instead: a string runs "
+    "through /bin/sh -c, a list is an argv with an absolute program",
+    "user": "the account a run command runs as (User=); root when absent",
+    "description": "free text, shown by decide --explain",
+}
+RULE_KEYS: dict[str, str] = {
+    "pattern": "a glob: `**` spans directories (`**/` also matches none), `*` and `?` stay "
+    "within one path segment; relative to the working directory, or absolute",
+    "actions": "the action names this file needs; an empty list is an explicit skip",
+}
 
 # Action names are printed one per line and used in journal fields.
 _ACTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+-]*\Z")
@@ -53,7 +83,7 @@ _USER_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?|[0-9]{1,10})\Z")
 class _Partial:
     """What one file contributes before merging (a plain class: cheap to define)."""
 
-    __slots__ = ("actions", "budgets", "fallback", "path", "references", "rules")
+    __slots__ = ("actions", "budgets", "fallback", "import_roots", "path", "references", "rules")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -61,6 +91,7 @@ class _Partial:
         self.rules: list[Rule] = []
         self.fallback: Fallback | None = None
         self.budgets: dict[str, Budget] = {}
+        self.import_roots: list[ImportRoot] = []
         # Action names referenced by rules and fallback, checked after merging.
         self.references: list[tuple[str, Location, str]] = []
 
@@ -90,7 +121,21 @@ def _load_file(path: Path) -> _Partial:
         from smartrestart.budget.schema import parse_budgets
 
         partial.budgets = parse_budgets(top["budgets"], top.location_of("budgets"))
+    if "import_roots" in top:
+        partial.import_roots = _parse_import_roots(
+            top["import_roots"], top.location_of("import_roots")
+        )
     return partial
+
+
+def _parse_import_roots(value: Any, where: Location) -> list[ImportRoot]:
+    """``import_roots``: directories, checked to exist when a decision uses them."""
+    roots: list[ImportRoot] = []
+    for index, (path, path_where) in enumerate(require_str_list(value, where, "import_roots")):
+        if not path.strip() or "\0" in path:  # blank, or a NUL no path can hold
+            raise ConfigError(path_where, f"import_roots[{index}]", "is not a directory name")
+        roots.append(ImportRoot(path, path_where))
+    return roots
 
 
 def _parse_actions(value: Any, where: Location, partial: _Partial) -> None:
@@ -254,7 +299,7 @@ def _parse_fallback(value: Any, where: Location, partial: _Partial) -> Fallback:
 
 
 def merge(partials: Sequence[_Partial]) -> RuleSet:
-    """Merge files in order: actions and budgets must be unique, rules concatenate.
+    """Merge files in order: actions and budgets must be unique, rules and import roots add up.
 
     Fallbacks combine as a union, so every package's fragment can add the
     actions its own unmatched files need: ``all`` wins over lists, lists unite.
@@ -262,11 +307,14 @@ def merge(partials: Sequence[_Partial]) -> RuleSet:
     actions: dict[str, Action] = {}
     budgets: dict[str, Budget] = {}
     rules: list[Rule] = []
+    import_roots: dict[str, ImportRoot] = {}
     fallback = Fallback()
     for partial in partials:
         _add_unique(actions, partial.actions, "action")
         _add_unique(budgets, partial.budgets, "budget")
         rules.extend(partial.rules)
+        for root in partial.import_roots:  # several packages' fragments may name one root
+            import_roots.setdefault(root.path, root)
         if partial.fallback is not None:
             fallback = _union(fallback, partial.fallback)
     for partial in partials:
@@ -284,6 +332,7 @@ def merge(partials: Sequence[_Partial]) -> RuleSet:
         fallback=fallback,
         budgets=budgets,
         sources=tuple(p.path for p in partials),
+        import_roots=tuple(import_roots.values()),
     )
 
 

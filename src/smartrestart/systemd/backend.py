@@ -58,6 +58,7 @@ class UnitState(NamedTuple):
     exec_main_status: int | None = None
     n_restarts: int | None = None
     main_pid: int | None = None
+    active_enter_usec: int | None = None  # realtime µs of ActiveEnterTimestamp (0: never)
     # Read by :meth:`SystemdBackend.unit_statuses` only (``smartrestart status``):
     status_text: str | None = None  # STATUS= of sd_notify
     state_change_usec: int | None = None  # realtime µs of the last state change (0: never)
@@ -117,6 +118,9 @@ class SystemdBackend(Protocol):
 
     def reload_manager(self) -> None:
         """``daemon-reload``; returns when the reload finished."""
+
+    def shutdown_pending(self) -> str:
+        """Why the system is going down (the manager stopping, logind preparing), or ""."""
 
     def reset_failed(self, name: str) -> None:
         """Clear the failed state and the start-rate counter of ``name``."""

@@ -35,6 +35,9 @@ from smartrestart.systemd.dbus_status import (
 from smartrestart.systemd.dbus_status import bus_text as _text
 
 PROPERTIES = b"org.freedesktop.DBus.Properties"
+LOGIND = b"org.freedesktop.login1"
+LOGIND_PATH = b"/org/freedesktop/login1"
+LOGIND_MANAGER = b"org.freedesktop.login1.Manager"
 TIMER_ACCURACY_USEC = 100_000
 # How long replacing a still-loaded transient timer may take (stop job + collection).
 REPLACE_TIMER_TIMEOUT = 30.0
@@ -270,6 +273,7 @@ class PystemdBackend(StatusReads):
             load_error=_text(load_error[1]) if load_error and load_error[0] else "",
             job_pending=int(unit[b"Job"][0]) != 0,
             id=_text(unit[b"Id"]),
+            active_enter_usec=int(unit[b"ActiveEnterTimestamp"]),
         )
         if not name.endswith(".service") or state.load_state != "loaded":
             return state
@@ -287,6 +291,20 @@ class PystemdBackend(StatusReads):
 
     def reload_manager(self) -> None:
         self._call(MANAGER_PATH, MANAGER, b"Reload", [], doing="reloading the systemd manager")
+
+    def shutdown_pending(self) -> str:
+        # "stopping": shutdown.target queued or active. A delay inhibitor (as
+        # unattended-upgrades' install-on-shutdown takes) only logind knows of.
+        state = self._get(MANAGER_PATH, MANAGER, b"SystemState", b"s", "reading the system state")
+        if _text(state) == "stopping":
+            return "the system is shutting down (SystemState=stopping)"
+        try:
+            preparing = self._bus.get_property(
+                LOGIND, LOGIND_PATH, LOGIND_MANAGER, b"PreparingForShutdown", b"b"
+            )
+        except DBusBaseError:
+            return ""  # no logind here, so nothing is holding a shutdown back
+        return "logind is preparing for shutdown (PreparingForShutdown=yes)" if preparing else ""
 
     def reset_failed(self, name: str) -> None:
         args = apply_signature(b"s", [name.encode()])

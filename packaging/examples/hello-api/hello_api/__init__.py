@@ -1,0 +1,3 @@
+"""hello_api: a service of smartrestart's example packages."""
+
+VERSION = "1.0"
