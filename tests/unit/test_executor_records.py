@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from smartrestart.apply.executor import ApplyOptions, Execution, Executor, check_units
+from smartrestart.apply.executor import ApplyOptions, Execution, Executor
 from smartrestart.apply.model import Outcome, Plan, build_plan
+from smartrestart.apply.unitcheck import check_units
 from smartrestart.decide.model import decide
 from smartrestart.errors import ActionLedger, Location, UnitNotUsable, UsageError
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
