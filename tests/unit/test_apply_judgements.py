@@ -13,8 +13,10 @@ from smartrestart.apply.model import (
     StepKind,
     StepResult,
     judge,
+    judge_settled,
     merge_same_units,
     planned,
+    predict,
 )
 from smartrestart.errors import Location
 from smartrestart.rules.model import Mode
@@ -119,4 +121,51 @@ def test_a_dry_run_plans_every_step_under_its_group_order() -> None:
     assert planned(plan) == [
         StepResult(first, 10, Outcome.PLANNED),
         StepResult(second, 20, Outcome.PLANNED),
+    ]
+
+
+def test_a_started_unit_is_judged_again_once_settled() -> None:
+    started = StepResult(step(Mode.RESTART), 10, Outcome.RESTARTED, new_invocation_id="bb")
+    dead = NEW._replace(active_state="inactive", sub_state="dead", result="exit-code")
+    oneshot = NEW._replace(active_state="inactive", sub_state="dead", service_type="oneshot")
+    assert [
+        judge_settled(started, NEW, 1.5),
+        judge_settled(started, oneshot, 1.5),
+        judge_settled(started, oneshot._replace(result="exit-code"), 1.5),
+        judge_settled(started, dead, 1.5),
+        judge_settled(started, dead._replace(result=""), 2),
+        judge_settled(started, NEW._replace(invocation_id="cc"), 1.5),
+    ] == [
+        None,
+        None,  # a oneshot that finished well
+        (Outcome.FAILED, "unit is inactive (exit-code) within 1.5 s after it started"),
+        (Outcome.FAILED, "unit is inactive (exit-code) within 1.5 s after it started"),
+        (Outcome.FAILED, "unit is inactive (dead) within 2 s after it started"),
+        (
+            Outcome.FAILED,
+            "the invocation apply started ended within 1.5 s; "
+            "systemd started the unit again (Restart=)",
+        ),
+    ]
+
+
+def test_a_check_predicts_what_a_job_that_succeeds_would_be_judged() -> None:
+    run = Step(StepKind.RUN, ("m",), ("f.py",), command=("/bin/true",))
+    stopped = ACTIVE._replace(active_state="inactive", sub_state="dead")
+    assert [
+        predict(run, None),
+        predict(step(Mode.RESTART), ACTIVE),
+        predict(step(Mode.RESTART), stopped),
+        predict(step(Mode.RELOAD), stopped),
+        predict(step(Mode.TRY_RESTART), stopped),
+        predict(step(Mode.RELOAD_OR_RESTART), ACTIVE),  # not known to reload: a restart
+        predict(step(Mode.RELOAD_OR_RESTART), ACTIVE, can_reload=True),
+    ] == [
+        (Outcome.SUCCEEDED, ""),
+        (Outcome.RESTARTED, ""),
+        (Outcome.STARTED, ""),
+        (Outcome.FAILED, "unit is inactive: systemd refuses to reload it"),
+        (Outcome.NOT_RUNNING, "unit was not running, so try-restart left it alone"),
+        (Outcome.RESTARTED, ""),
+        (Outcome.RELOADED, ""),
     ]

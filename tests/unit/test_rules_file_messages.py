@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.errors import ConfigError, Location
-from smartrestart.rules.model import Action, Fallback, FallbackKind, Mode, Rule
+from smartrestart.rules.model import Action, Fallback, FallbackKind, ImportRoot, Mode, Rule
 from smartrestart.rules.schema import load_rule_set
 from tests.helpers import write_rules
 
@@ -29,6 +29,22 @@ ERRORS = [
         "did you mean 'actions'?",
     ),
     ("rules: []\nactions:\n  - a\n", "2: actions: expected a mapping, got list", None),
+    ("actions: {}\nimport_roots:\n  a: b\n", "2: import_roots: expected a list, got mapping", None),
+    (
+        "actions: {}\nimport_roots:\n  - src\n  - 5\n",
+        "4: import_roots[1]: expected a string, got integer",
+        None,
+    ),
+    (
+        "actions: {}\nimport_roots:\n  - src\n  - '  '\n",
+        "4: import_roots[1]: must not be empty",
+        None,
+    ),
+    (
+        'actions: {}\nimport_roots:\n  - "a\\0b"\n',
+        "3: import_roots[0]: is not a directory name",
+        None,
+    ),
     ("actions: {}\nrules:\n  a: b\n", "2: rules: expected a list, got mapping", None),
     ("actions: {}\nfallback:\n  a: b\n", "2: fallback: expected a list, got mapping", None),
     ("actions: {}\nbudgets:\n  - a\n", "2: budgets: expected a mapping, got list", None),
@@ -201,3 +217,11 @@ def test_a_name_declared_in_two_files_names_both(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             load_rule_set([first, second])
         assert caught.value.message == message
+
+
+def test_import_roots_load_as_written_with_their_lines(tmp_path: Path) -> None:
+    path = write_rules(tmp_path, "actions: {}\nimport_roots:\n  - src\n  - /srv/app\n")
+    assert load_rule_set([path]).import_roots == (
+        ImportRoot("src", Location(path, 3)),
+        ImportRoot("/srv/app", Location(path, 4)),
+    )
