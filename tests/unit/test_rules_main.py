@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from smartrestart.errors import ExitCode
+from smartrestart.rules import __main__ as rules_main
 from smartrestart.rules.__main__ import main
 from tests.helpers import write_rules
 
@@ -54,4 +55,18 @@ def test_a_mistake_is_one_line_with_its_exit_code(
     assert capsys.readouterr() == (
         "",
         f"smartrestart: error: {missing}: cannot read: No such file or directory\n",
+    )
+
+
+def test_an_os_error_the_loader_lets_through_is_named_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def unreadable(paths: object) -> object:
+        raise PermissionError(13, "Permission denied", "/etc/smartrestart/rules.yaml")
+
+    monkeypatch.setattr(rules_main, "load_rule_set", unreadable)
+    assert main(["/etc/smartrestart/rules.yaml"]) == ExitCode.USAGE
+    assert capsys.readouterr() == (
+        "",
+        "smartrestart: error: /etc/smartrestart/rules.yaml: Permission denied\n",
     )
