@@ -392,3 +392,35 @@ def test_a_unit_without_a_result_is_recorded_without_one() -> None:
     (result,) = execution.results
     assert (result.outcome, result.unit_result) == (Outcome.RESTARTED, "")
     assert [f.get("SMARTRESTART_UNIT_RESULT") for _, _, f in journal.entries] == [None]
+
+
+def test_after_an_error_diff_does_not_claim_the_units_states_after() -> None:
+    fake = TimedFake()
+    fake.add(FakeUnit("a.service"))
+    plan = plan_of(Action("first", HERE, 10, units=("a.service",)))
+    execution, _ = execute(fake, plan, diff=True)
+    assert execution.details["a.service"].after is not None  # read again after a good apply
+    fake.fail_next["wait_jobs"] = RuntimeError("boom")
+    execution, _ = execute(fake, plan, diff=True)
+    assert execution.error is not None
+    assert execution.details["a.service"].after is None  # not read: the apply broke off
+
+
+def test_a_failed_run_step_gets_its_run_units_journal_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smartrestart.logs import run as logs_run
+
+    asked: list[tuple[str, str, int]] = []
+
+    def lines(invocation_id: str, unit: str, count: int) -> list[str]:
+        asked.append((invocation_id, unit, count))
+        return ["it broke"]
+
+    monkeypatch.setattr(logs_run, "invocation_lines", lines)
+    fake = TimedFake(commands={("/usr/bin/migrate",): 1})
+    plan = plan_of(Action("migrate", HERE, 10, run=("/usr/bin/migrate",)))
+    execution, _ = execute(fake, plan, journal_lines=3)
+    (result,) = execution.results
+    assert (result.outcome, result.journal) == (Outcome.FAILED, ("it broke",))
+    assert asked == [("", "smartrestart-run-migrate-abababab.service", 3)]
