@@ -101,8 +101,8 @@ bench: setup
 	$(PY) bench/ansible_rollout.py
 
 # Mutation testing of the pure core ([tool.mutmut] in pyproject.toml; not part of
-# `make test`: about 21 min on 2 cores). MUTANTS='smartrestart.budget.*' limits it
-# to one package; the table of kill rates comes from tests/mutation_report.py.
+# `make test`: 13-21 min on 2 shared cores). MUTANTS='smartrestart.budget.*'
+# limits it to one package; the table of kill rates comes from tests/mutation_report.py.
 MUTANTS ?=
 mutation: setup
 	$(PY) -m pip install -q -e '.[mutation]'
