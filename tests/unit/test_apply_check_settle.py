@@ -15,33 +15,18 @@ from pathlib import Path
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Executor
-from smartrestart.apply.model import Outcome, Plan, Report, build_plan
+from smartrestart.apply.model import Outcome, Plan, Report
 from smartrestart.apply.output import report_json, step_json
 from smartrestart.apply.preview import preview
 from smartrestart.apply.settle import watch_started
-from smartrestart.decide.model import decide
-from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable
+from smartrestart.errors import ExitCode, Location, UnitNotUsable
 from smartrestart.journal.reader import Query
 from smartrestart.logs.run import invocation_lines
-from smartrestart.rules.model import Action, Mode, Rule, RuleSet
+from smartrestart.rules.model import Action, Mode
 from tests.fakesystemd import FakeSystemd, FakeUnit
+from tests.plans import plan_of
 
 HERE = Location(Path("r.yaml"), 1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_ledger() -> Iterator[None]:
-    ActionLedger.reset()
-    yield
-    ActionLedger.reset()
-
-
-def plan_of(*actions: Action) -> Plan:
-    rule_set = RuleSet(
-        actions={a.name: a for a in actions},
-        rules=(Rule("**", tuple(a.name for a in actions), HERE),),
-    )
-    return build_plan(decide(["changed.py"], rule_set))
 
 
 def ignore(kind: str, message: str, fields: Mapping[str, object]) -> None:

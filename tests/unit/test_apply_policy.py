@@ -11,22 +11,10 @@ from pathlib import Path
 import pytest
 
 from smartrestart.apply import policy
-from smartrestart.apply.model import Outcome, Plan, build_plan
+from smartrestart.apply.model import Outcome
 from smartrestart.apply.run import apply_policy
-from smartrestart.decide.model import decide
-from smartrestart.errors import Location
-from smartrestart.rules.model import Action, Mode, Rule, RuleSet
-
-HERE = Location(Path("r.yaml"), 1)
-
-
-def plan_of(*actions: Action) -> Plan:
-    rule_set = RuleSet(
-        actions={a.name: a for a in actions},
-        rules=(Rule("**", tuple(a.name for a in actions), HERE),),
-    )
-    return build_plan(decide(["changed.py"], rule_set))
-
+from smartrestart.rules.model import Action, Mode
+from tests.plans import HERE, plan_of
 
 PLAN = plan_of(
     Action("api", HERE, 10, units=("api.service",)),

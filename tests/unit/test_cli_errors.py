@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,13 +9,6 @@ from click.testing import CliRunner, Result
 
 from smartrestart.cli.main import DEBUG_VARIABLE, cli
 from smartrestart.errors import EXIT_CODES, ActionLedger, ExitCode, SystemdUnavailable
-
-
-@pytest.fixture(autouse=True)
-def fresh_ledger() -> Iterator[None]:
-    ActionLedger.reset()
-    yield
-    ActionLedger.reset()
 
 
 def decide_raising(

@@ -8,36 +8,21 @@ reported, and that nothing escapes as an exception once something acted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Executor
-from smartrestart.apply.model import Outcome, Plan, Report, build_plan, run_unit_name, will_start
-from smartrestart.decide.model import decide
+from smartrestart.apply.model import Outcome, Plan, Report, run_unit_name, will_start
 from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable, UsageError
-from smartrestart.rules.model import Action, Mode, Rule, RuleSet
+from smartrestart.rules.model import Action, Mode
 from smartrestart.systemd.backend import UnitState
 from smartrestart.unitname import unit_name_problem
 from tests.fakesystemd import FakeSystemd, FakeUnit, unreachable
+from tests.plans import plan_of
 
 HERE = Location(Path("r.yaml"), 1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_ledger() -> Iterator[None]:
-    ActionLedger.reset()
-    yield
-    ActionLedger.reset()
-
-
-def plan_of(*actions: Action) -> Plan:
-    rule_set = RuleSet(
-        actions={a.name: a for a in actions},
-        rules=(Rule("**", tuple(a.name for a in actions), HERE),),
-    )
-    return build_plan(decide(["changed.py"], rule_set))
 
 
 class Journal:

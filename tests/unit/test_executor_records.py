@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Execution, Executor
-from smartrestart.apply.model import Outcome, Plan, build_plan
+from smartrestart.apply.model import Outcome, Plan
 from smartrestart.apply.unitcheck import check_units
-from smartrestart.decide.model import decide
 from smartrestart.errors import ActionLedger, Location, UnitNotUsable, UsageError
-from smartrestart.rules.model import Action, Mode, Rule, RuleSet
+from smartrestart.rules.model import Action, Mode
 from smartrestart.systemd.backend import JobEnd, UnitState
 from smartrestart.unitname import unit_name_problem
+from tests import plans
 from tests.fakesystemd import FakeSystemd, FakeUnit
 
 HERE = Location(Path("r.yaml"), 1)
@@ -30,11 +30,8 @@ WAIT = 3.0  # how long systemd works on each group's jobs
 
 
 @pytest.fixture(autouse=True)
-def fresh_ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(secrets, "token_hex", lambda n: "ab" * n)  # run unit names, known
-    ActionLedger.reset()
-    yield
-    ActionLedger.reset()
+def known_run_unit_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "ab" * n)
 
 
 @dataclass
@@ -100,12 +97,8 @@ class Journal:
         self.entries.append((kind, message, dict(fields)))
 
 
-def plan_of(*actions: Action, changed: tuple[str, ...] = ("a.py", "b.py")) -> Plan:
-    rule_set = RuleSet(
-        actions={a.name: a for a in actions},
-        rules=(Rule("**", tuple(a.name for a in actions), HERE),),
-    )
-    return build_plan(decide(list(changed), rule_set))
+def plan_of(*actions: Action) -> Plan:
+    return plans.plan_of(*actions, changed=("a.py", "b.py"))
 
 
 def execute(fake: TimedFake, plan: Plan, **options: object) -> tuple[Execution, Journal]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
 from smartrestart.watch import output
+from smartrestart.watch.bytecode import drop_bytecode
 from smartrestart.watch.model import Entry, entry_from_argv, module_candidates
 from smartrestart.watch.watcher import settled_batches
 
@@ -119,6 +120,7 @@ def run_watch_process(request: ProcessRequest, say: Callable[[str], None]) -> in
                 continue
             say(output.restarting(shown, [cwd.relative(step) for step in chain]))
             program.stop(request.stop_timeout)
+            drop_bytecode(paths)  # a same-second, same-size save would keep the old code
             time.sleep(request.restart_delay)
             program.start()
     finally:  # also when stopped (KeyboardInterrupt: SIGTERM, SIGINT, SIGHUP)

@@ -26,6 +26,7 @@ from smartrestart.decide.run import DecideRequest, load_rules, run_decide
 from smartrestart.errors import SmartRestartError
 from smartrestart.paths import WorkingDirectory
 from smartrestart.watch import output
+from smartrestart.watch.bytecode import drop_bytecode
 from smartrestart.watch.watcher import settled_batches
 
 # States in which a unit is between jobs: restarting it now would pile up starts.
@@ -93,6 +94,7 @@ def apply_batch(
             say(output.nothing(relative))
             return
         _wait_until_settled(units, request)
+        drop_bytecode(files)  # a same-second, same-size save would keep the old code
         outcome = run_apply(
             ApplyRequest(
                 decide, timeout=request.timeout, wait_lock=request.wait_lock, user=request.user

@@ -1,0 +1,44 @@
+"""Dropping the cached bytecode of changed sources before a restart.
+
+Python trusts a ``__pycache__/*.pyc`` whose recorded source mtime (whole
+seconds) and size match the source. A save within the same second as the
+write the program compiled from, changing no byte count (``VALUE = 1`` to
+``VALUE = 2``), leaves that record matching: the restarted program would run
+the old code. watch restarts right after saves, so it deletes the ``.pyc``
+files of every changed source first, for any interpreter's tag (the program
+may run another Python than smartrestart). They are caches: the program
+writes them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def drop_bytecode(paths: Iterable[str]) -> None:
+    """Remove ``__pycache__/<stem>.*.pyc`` beside each changed ``.py`` file; errors ignored."""
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        source = Path(path)
+        cache = source.parent / "__pycache__"
+        prefix = source.name[:-3] + "."
+        try:
+            with os.scandir(cache) as entries:
+                stale = [e.path for e in entries if _is_bytecode_of(e.name, prefix)]
+        except OSError:
+            continue  # no cache directory, or not ours to read
+        for pyc in stale:
+            with contextlib.suppress(OSError):
+                Path(pyc).unlink()
+
+
+def _is_bytecode_of(name: str, prefix: str) -> bool:
+    """``<stem>.<tag>.pyc`` or ``<stem>.<tag>.opt-N.pyc`` (PEP 3147, PEP 488)."""
+    if not (name.startswith(prefix) and name.endswith(".pyc")):
+        return False
+    parts = name[len(prefix) : -len(".pyc")].split(".")
+    return len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("opt-"))
