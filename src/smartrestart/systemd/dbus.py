@@ -13,7 +13,6 @@ path has come back or the deadline passes.
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -33,6 +32,9 @@ from smartrestart.systemd.dbus_status import (
     private_bus,
 )
 from smartrestart.systemd.dbus_status import bus_text as _text
+from smartrestart.systemd.dbuserrors import error_text as _error_text
+from smartrestart.systemd.dbuserrors import is_unit_exists as _is_unit_exists
+from smartrestart.systemd.dbuserrors import translate as _translate
 
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 LOGIND = b"org.freedesktop.login1"
@@ -46,7 +48,6 @@ USER_BUS_HINT = (
     "--user needs the user's own bus: XDG_RUNTIME_DIR=/run/user/UID set, a running "
     "user@UID.service (a login, or loginctl enable-linger USER) and dbus-user-session"
 )
-PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
 # D-Bus signature of each property smartrestart sets on transient units.
 _PROPERTY_SIGNATURES: dict[str, bytes] = {
@@ -62,39 +63,6 @@ _PROPERTY_SIGNATURES: dict[str, bytes] = {
     "RemainAfterElapse": b"b",
     "AccuracyUSec": b"t",
 }
-
-
-def _error_text(exc: DBusBaseError) -> str:
-    """Class, D-Bus error name and message of a pystemd error, for matching."""
-    return " ".join(_text(part) for part in (type(exc).__name__, exc.err_name, exc.err_message))
-
-
-def _is_unit_exists(exc: DBusBaseError) -> bool:
-    text = _error_text(exc)
-    return "UnitExists" in text or "already exists" in text
-
-
-def _is_access_denied(exc: DBusBaseError) -> bool:
-    name = type(exc).__name__
-    return (
-        "AccessDenied" in name
-        or "InteractiveAuthorizationRequired" in name
-        or "AuthFailed" in name
-        or exc.errno in (-errno.EACCES, -errno.EPERM)
-    )
-
-
-def _translate(exc: DBusBaseError, doing: str) -> Exception:
-    """A pystemd error as one of ours, with a message a person can act on."""
-    detail = exc.err_message.decode() if isinstance(exc.err_message, bytes) else exc.err_message
-    detail = detail or type(exc).__name__
-    if _is_access_denied(exc):
-        return SystemdUnavailable(
-            f"{doing}: access denied by systemd ({detail})", hint=PERMISSION_HINT
-        )
-    if "InvalidArgs" in type(exc).__name__:
-        return UsageError(f"{doing}: systemd refused the request ({detail})")
-    return JobFailed(f"{doing}: {detail}")
 
 
 def unit_object_path(name: str) -> bytes:
