@@ -1,7 +1,9 @@
-"""Plans for the executor's tests, built as apply builds them: rules, decide, build_plan."""
+"""For the executor's tests: plans built as apply builds them (rules, decide,
+build_plan), and a journal sink that keeps what was logged."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from smartrestart.apply.model import Plan, build_plan
@@ -19,3 +21,16 @@ def plan_of(*actions: Action, changed: tuple[str, ...] = ("changed.py",)) -> Pla
         rules=(Rule("**", tuple(a.name for a in actions), HERE),),
     )
     return build_plan(decide(list(changed), rule_set))
+
+
+class Journal:
+    """An event sink (``journal.writer.log_event``'s signature) that keeps every entry."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, dict[str, object]]] = []
+
+    def __call__(self, kind: str, message: str, fields: Mapping[str, object]) -> None:
+        self.entries.append((kind, message, dict(fields)))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.entries]

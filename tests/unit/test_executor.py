@@ -8,7 +8,6 @@ reported, and that nothing escapes as an exception once something acted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,9 @@ from smartrestart.rules.model import Action, Mode
 from smartrestart.systemd.backend import UnitState
 from smartrestart.unitname import unit_name_problem
 from tests.fakesystemd import FakeSystemd, FakeUnit, unreachable
-from tests.plans import plan_of
+from tests.plans import Journal, plan_of
 
 HERE = Location(Path("r.yaml"), 1)
-
-
-class Journal:
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str, dict[str, object]]] = []
-
-    def __call__(self, kind: str, message: str, fields: Mapping[str, object]) -> None:
-        self.entries.append((kind, message, dict(fields)))
-
-    def kinds(self) -> list[str]:
-        return [kind for kind, _, _ in self.entries]
 
 
 def execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from smartrestart.systemd.backend import JobEnd, UnitState
 from smartrestart.unitname import unit_name_problem
 from tests import plans
 from tests.fakesystemd import FakeSystemd, FakeUnit
+from tests.plans import Journal
 
 HERE = Location(Path("r.yaml"), 1)
 WAIT = 3.0  # how long systemd works on each group's jobs
@@ -87,14 +88,6 @@ class TimedFake(FakeSystemd):
         if tuple(argv) in self.results:
             self.units[name].result = self.results[tuple(argv)]
         return job
-
-
-class Journal:
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str, dict[str, object]]] = []
-
-    def __call__(self, kind: str, message: str, fields: Mapping[str, object]) -> None:
-        self.entries.append((kind, message, dict(fields)))
 
 
 def plan_of(*actions: Action) -> Plan:
