@@ -36,3 +36,16 @@ def test_a_missing_or_unreadable_cache_is_no_error(tmp_path: Path) -> None:
     (tmp_path / "__pycache__").write_text("not a directory")
     drop_bytecode([str(tmp_path / "file.py")])
     assert (tmp_path / "__pycache__").read_text() == "not a directory"
+
+
+def test_many_changed_sources_of_one_directory(tmp_path: Path) -> None:
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    for stem in ("a", "b", "c"):
+        (cache / f"{stem}.cpython-311.pyc").write_bytes(b"")
+        (cache / f"{stem}.cpython-311.opt-2.pyc").write_bytes(b"")
+    drop_bytecode([str(tmp_path / "a.py"), str(tmp_path / "c.py")])
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "b.cpython-311.opt-2.pyc",
+        "b.cpython-311.pyc",
+    ]

@@ -19,16 +19,20 @@ from pathlib import Path
 
 
 def drop_bytecode(paths: Iterable[str]) -> None:
-    """Remove ``__pycache__/<stem>.*.pyc`` beside each changed ``.py`` file; errors ignored."""
+    """Remove ``__pycache__/<stem>.*.pyc`` beside each changed ``.py`` file; errors ignored.
+
+    One listing per ``__pycache__``, however many of its sources changed (a
+    checkout changes thousands at once).
+    """
+    stems: dict[Path, set[str]] = {}
     for path in paths:
-        if not path.endswith(".py"):
-            continue
-        source = Path(path)
-        cache = source.parent / "__pycache__"
-        prefix = source.name[:-3] + "."
+        if path.endswith(".py"):
+            source = Path(path)
+            stems.setdefault(source.parent / "__pycache__", set()).add(source.name[:-3])
+    for cache, names in stems.items():
         try:
             with os.scandir(cache) as entries:
-                stale = [e.path for e in entries if _is_bytecode_of(e.name, prefix)]
+                stale = [e.path for e in entries if _stem_of_bytecode(e.name) in names]
         except OSError:
             continue  # no cache directory, or not ours to read
         for pyc in stale:
@@ -36,9 +40,11 @@ def drop_bytecode(paths: Iterable[str]) -> None:
                 Path(pyc).unlink()
 
 
-def _is_bytecode_of(name: str, prefix: str) -> bool:
-    """``<stem>.<tag>.pyc`` or ``<stem>.<tag>.opt-N.pyc`` (PEP 3147, PEP 488)."""
-    if not (name.startswith(prefix) and name.endswith(".pyc")):
-        return False
-    parts = name[len(prefix) : -len(".pyc")].split(".")
-    return len(parts) == 1 or (len(parts) == 2 and parts[1].startswith("opt-"))
+def _stem_of_bytecode(name: str) -> str | None:
+    """``<stem>`` of ``<stem>.<tag>.pyc`` or ``<stem>.<tag>.opt-N.pyc`` (PEP 3147, PEP 488)."""
+    if not name.endswith(".pyc"):
+        return None
+    parts = name[: -len(".pyc")].split(".")
+    if len(parts) >= 3 and parts[-1].startswith("opt-"):
+        parts.pop()
+    return ".".join(parts[:-1]) if len(parts) >= 2 else None
