@@ -213,7 +213,9 @@ def _act(
         settle=request.apply.settle,
         journal_lines=JOURNAL_LINES,
     )
-    with (context.connect or systemd.connect)() as manager:
+    # The manager's own socket, as apply uses it (systemd.connect falls back to the bus).
+    connect = context.connect or (lambda: systemd.connect(private=True))
+    with connect() as manager:
         reason = manager.shutdown_pending()
         if reason:
             return Report(plan), reason
