@@ -7,7 +7,6 @@ the wait returns), so every duration is known exactly.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from smartrestart.apply import executor
 from smartrestart.apply.executor import ApplyOptions, Execution, Executor
 from smartrestart.apply.model import Outcome, Plan
 from smartrestart.apply.unitcheck import check_units
@@ -32,7 +32,7 @@ WAIT = 3.0  # how long systemd works on each group's jobs
 
 @pytest.fixture(autouse=True)
 def known_run_unit_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(secrets, "token_hex", lambda n: "ab" * n)
+    monkeypatch.setattr(executor, "random_hex", lambda n: "ab" * n)
 
 
 @dataclass

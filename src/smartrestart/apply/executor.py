@@ -14,7 +14,7 @@ step accounted for in the report and the journal, and exit status 1.
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,9 +52,14 @@ METHOD_OF_MODE: dict[Mode, JobMethod] = {
 EventSink = Callable[[str, str, Mapping[str, object]], None]
 
 
+def random_hex(count: int) -> str:
+    """``count`` random bytes as hex: ``secrets.token_hex`` without importing hashlib."""
+    return os.urandom(count).hex()
+
+
 def new_deploy_id() -> str:
     """16 hex digits, logged as ``SMARTRESTART_DEPLOY=`` in every entry of one apply."""
-    return secrets.token_hex(8)
+    return random_hex(8)
 
 
 @dataclass
@@ -289,7 +294,7 @@ class Executor:
     def _submit(self, step: Step) -> tuple[str, str | None]:
         if step.kind is StepKind.RUN:
             assert step.command is not None
-            name = run_unit_name(step.actions[0], secrets.token_hex(4))
+            name = run_unit_name(step.actions[0], random_hex(4))
             job = self.backend.start_transient(
                 name,
                 step.command,

@@ -15,7 +15,7 @@ def log_event(kind: str, message: str, fields: Mapping[str, object]) -> None:
     """Send one entry of ``kind``; silently nothing where there is no journal."""
     event = EVENTS[kind]
     try:
-        from pystemd.journal import sendv
+        from smartrestart.systemd.pystemdlib import sendv
     except ImportError:  # pragma: no cover - pystemd is a dependency
         return
     entries = [

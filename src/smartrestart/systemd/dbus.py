@@ -17,9 +17,6 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from pystemd.dbusexc import DBusBaseError
-from pystemd.dbuslib import DBus, apply_signature
-
 from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
 from smartrestart.systemd.backend import JobEnd, JobMethod, UnitState
 from smartrestart.systemd.dbus_status import (
@@ -35,6 +32,7 @@ from smartrestart.systemd.dbus_status import bus_text as _text
 from smartrestart.systemd.dbuserrors import error_text as _error_text
 from smartrestart.systemd.dbuserrors import is_unit_exists as _is_unit_exists
 from smartrestart.systemd.dbuserrors import translate as _translate
+from smartrestart.systemd.pystemdlib import DBus, DBusBaseError, apply_signature
 
 PROPERTIES = b"org.freedesktop.DBus.Properties"
 LOGIND = b"org.freedesktop.login1"

@@ -14,10 +14,8 @@ import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from pystemd.dbusexc import DBusBaseError
-from pystemd.dbuslib import DBusAddress, apply_signature
-
 from smartrestart.systemd.backend import UnitState
+from smartrestart.systemd.pystemdlib import DBusAddress, DBusBaseError, apply_signature
 
 DESTINATION = b"org.freedesktop.systemd1"
 MANAGER_PATH = b"/org/freedesktop/systemd1"

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import errno
 
-from pystemd.dbusexc import DBusBaseError
-
 from smartrestart.errors import JobFailed, SystemdUnavailable, UsageError
 from smartrestart.systemd.dbus_status import bus_text as _text
+from smartrestart.systemd.pystemdlib import DBusBaseError
 
 PERMISSION_HINT = "run as root or grant polkit rights (org.freedesktop.systemd1.manage-units)"
 
