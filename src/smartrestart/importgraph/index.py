@@ -61,22 +61,23 @@ class PackedIndex:
             bounds.append(len(flat))
         return cls(names, flat, bounds, count)
 
-    def _packed(self, module: str) -> array[int] | None:
-        names = self._names
-        i = bisect_left(names, module)
-        if i == len(names) or names[i] != module:
-            return None
-        positions = self._flat[self._bounds[i] : self._bounds[i + 1]]
-        # The header's checksum guards against damage; this, cheaply, against a
-        # foreign writer's positions reaching a list index.
-        if positions and not (min(positions) >= 0 and max(positions) < self._count):
-            raise DamagedCache(f"damaged index entry for {module}")
-        return positions
-
     def get(self, module: str, default: Any = None) -> Any:
-        positions = self.changed.get(module)
+        """The positions of ``module``'s importers (an array), or ``default`` when none.
+
+        One call does it all: a large expansion looks up every file's module.
+        """
+        positions = self.changed.get(module) if self.changed else None
         if positions is None:
-            positions = self._packed(module)
+            names = self._names
+            i = bisect_left(names, module)
+            if i == len(names) or names[i] != module:
+                return default
+            bounds = self._bounds
+            positions = self._flat[bounds[i] : bounds[i + 1]]
+            # The header's checksum guards against damage; this, cheaply, against
+            # a foreign writer's positions reaching a list index.
+            if positions and (min(positions) < 0 or max(positions) >= self._count):
+                raise DamagedCache(f"damaged index entry for {module}")
         return positions if positions else default
 
     def to_dict(self) -> dict[str, list[int]]:
