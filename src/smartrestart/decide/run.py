@@ -7,6 +7,7 @@ Heavy parts are imported only when used: the import graph only with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -74,33 +75,37 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     if not roots:
         return DecideOutcome(rule_set, tuple(changed), decide(changed, rule_set))
 
+    from smartrestart.decide.syntax import SyntaxCheck
     from smartrestart.importgraph.build import build_graph
     from smartrestart.importgraph.cache import default_cache_dir
 
-    cache_dir = None if request.no_cache else request.cache_dir or default_cache_dir()
-    graph = build_graph(
-        roots, cache_dir=cache_dir, include_type_checking=request.include_type_checking
-    )
     absolute = [cwd.absolute(path) for path in changed]
-    expansion = graph.expand(absolute)
-    if request.chains:
-        chains = {
-            cwd.relative(added): tuple(cwd.relative(step) for step in chain)
-            for added, chain in expansion.chains().items()
-        }
-    else:
-        chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
-    known = set(changed)
-    chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
-    from smartrestart.decide.syntax import syntax_warnings
-
-    project_dirs = [cwd.physical, *(str(part.root.path) for part in graph.parts)]
-    warnings = (
-        graph.notes
-        + _graph_warnings(graph.problems, cwd)
-        + _walk_warnings(graph.unreadable, cwd)
-        + syntax_warnings(absolute, cwd.relative, python=request.python, project_dirs=project_dirs)
-    )
+    # The roots as the graph will name them: where a pyproject.toml may say
+    # which Python the project targets.
+    project_dirs = [cwd.physical, *map(os.path.realpath, roots)]
+    cache_dir = None if request.no_cache else request.cache_dir or default_cache_dir()
+    with SyntaxCheck(
+        absolute, cwd.relative, python=request.python, project_dirs=project_dirs
+    ) as syntax:  # under way while the graph is built
+        graph = build_graph(
+            roots, cache_dir=cache_dir, include_type_checking=request.include_type_checking
+        )
+        expansion = graph.expand(absolute)
+        if request.chains:
+            chains = {
+                cwd.relative(added): tuple(cwd.relative(step) for step in chain)
+                for added, chain in expansion.chains().items()
+            }
+        else:
+            chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
+        known = set(changed)
+        chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
+        warnings = (
+            graph.notes
+            + _graph_warnings(graph.problems, cwd)
+            + _walk_warnings(graph.unreadable, cwd)
+            + syntax.warnings()
+        )
     decision = decide([*changed, *chains], rule_set, chains)
     return DecideOutcome(rule_set, tuple(changed), decision, chains, tuple(warnings), graph.stats)
 
