@@ -25,6 +25,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -161,8 +162,13 @@ class SyntaxCheck:
 
 
 def _worth_forking(sources: Sequence[str]) -> bool:
-    from smartrestart.importgraph.parallel import parallel_allowed
+    """Large enough, a second CPU, and no thread whose locks a fork would copy.
 
+    The conditions :func:`smartrestart.importgraph.parallel.parallel_allowed`
+    sets for the graph's scan, without importing it (a warm run never scans).
+    """
+    if (os.cpu_count() or 1) < 2 or threading.active_count() != 1:
+        return False
     total = 0
     for path in sources:
         try:
@@ -170,7 +176,7 @@ def _worth_forking(sources: Sequence[str]) -> bool:
         except OSError:
             continue  # its warning comes from the check itself
         if total >= FORK_AT_BYTES:
-            return parallel_allowed()
+            return True
     return False
 
 
