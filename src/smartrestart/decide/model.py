@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from smartrestart.decide.globs import compile_glob, normalize_path
+from smartrestart.decide.globs import compile_glob, normalize_paths
 from smartrestart.rules.model import Action, FallbackKind, Rule, RuleSet
 
 
@@ -70,8 +70,7 @@ def decide(
     seen: set[str] = set()
     # Each rule's pattern compiled once, not once per file: an expansion adds thousands.
     matchers = [(compile_glob(rule.glob).match, rule) for rule in rule_set.rules]
-    for raw in changed:
-        path = normalize_path(raw)
+    for path in normalize_paths(changed):
         if not path or path in seen:
             continue
         seen.add(path)
