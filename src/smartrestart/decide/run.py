@@ -100,9 +100,13 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
                 for added, chain in expansion.chains().items()
             }
         else:
-            chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
+            chains = {
+                added: ()
+                for directory, names in expansion.by_root()
+                for added in cwd.relative_under(directory, names)
+            }
         known = set(changed)
-        chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
+        chains = {added: chains[added] for added in sorted(chains) if added not in known}
         warnings = (
             graph.notes
             + _graph_warnings(graph.problems, cwd)

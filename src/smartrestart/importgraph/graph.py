@@ -116,6 +116,19 @@ class Expansion:
             return [prefix + files[i] for i in self.order]
         return list(map(self._graph.path, self.order))
 
+    def by_root(self) -> list[tuple[str, list[str]]]:
+        """The added files root by root: (root directory, paths relative to it)."""
+        parts = self._graph.parts
+        if len(parts) == 1:
+            files = parts[0].tables.files
+            return [(str(parts[0].root.path), [files[i] for i in self.order])]
+        bases = self._graph._bases
+        found: list[list[str]] = [[] for _ in parts]
+        for node in self.order:
+            number = bisect_right(bases, node) - 1
+            found[number].append(parts[number].tables.files[node - bases[number]])
+        return [(str(part.root.path), names) for part, names in zip(parts, found, strict=True)]
+
     def chains(self) -> dict[str, tuple[str, ...]]:
         """Added file -> import chain from a changed file to it (built on demand)."""
         path = self._graph.path
