@@ -17,8 +17,12 @@ FILLER = "VALUE = 1\n" * (FORK_AT_BYTES // 10 + 1)
 
 
 @pytest.fixture
-def changed(tmp_path: Path) -> list[str]:
-    """A large valid file, a large broken one, a small broken one and a deleted one."""
+def changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A large valid file, a large broken one, a small broken one and a deleted one.
+
+    A CPU is taken to be idle, whatever else runs on this host meanwhile.
+    """
+    monkeypatch.setattr(syntax, "_idle_cpu", lambda: True)
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.9"\n')
     (tmp_path / "big.py").write_text(FILLER)
     (tmp_path / "big_broken.py").write_text(FILLER + "def broken(:\n")
@@ -81,6 +85,15 @@ def test_a_check_never_collected_is_stopped(changed: list[str], tmp_path: Path) 
         raise KeyError("the graph failed first")
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped already
+
+
+def test_no_child_when_no_cpu_is_idle(
+    changed: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(syntax, "_idle_cpu", lambda: False)
+    with SyntaxCheck(changed, str, project_dirs=[str(tmp_path)]) as check:
+        assert check._child is None
+        assert len(check.warnings()) == 2
 
 
 def test_small_changes_are_compiled_here(tmp_path: Path) -> None:

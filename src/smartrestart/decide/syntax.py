@@ -163,12 +163,14 @@ class SyntaxCheck:
 
 
 def _worth_forking(sources: Sequence[str]) -> bool:
-    """Large enough, a second CPU, and no thread whose locks a fork would copy.
+    """Large enough, a CPU idle now, and no thread whose locks a fork would copy.
 
-    The conditions :func:`smartrestart.importgraph.parallel.parallel_allowed`
-    sets for the graph's scan, without importing it (a warm run never scans).
+    The thread rule is :func:`smartrestart.importgraph.parallel.parallel_allowed`'s
+    (not imported: a warm run never scans). A CPU must be idle, not merely
+    present: on a busy host the child takes its time from this process, and
+    the fork then costs more than the compilation it moves.
     """
-    if (os.cpu_count() or 1) < 2 or threading.active_count() != 1:
+    if threading.active_count() != 1 or not _idle_cpu():
         return False
     total = 0
     for path in sources:
@@ -179,6 +181,26 @@ def _worth_forking(sources: Sequence[str]) -> bool:
         if total >= FORK_AT_BYTES:
             return True
     return False
+
+
+def _idle_cpu() -> bool:
+    """Whether fewer tasks are runnable than this process may use CPUs (itself counted).
+
+    Linux's count of runnable tasks, in ``/proc/loadavg``, is of this moment;
+    where it cannot be read, a second CPU is taken to be free.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (usable or 1) < 2:
+        return False
+    try:
+        loadavg = os.open("/proc/loadavg", os.O_RDONLY)
+        try:
+            runnable = int(os.read(loadavg, 256).split()[3].split(b"/")[0])
+        finally:
+            os.close(loadavg)
+    except (OSError, IndexError, ValueError):
+        return True
+    return runnable < (usable or 1)
 
 
 def _fork_check(check: Callable[[], list[str]]) -> tuple[int, int] | None:
