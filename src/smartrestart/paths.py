@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import NamedTuple
 
 from smartrestart.errors import UsageError
+from smartrestart.records import NamedTuple
 
 # The longest path the kernel accepts; longer "paths" are garbage, and bounding
 # them bounds the work of matching them against glob patterns.

@@ -9,9 +9,9 @@ them, so deploy scripts reading one name per line keep working.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from smartrestart.decide.globs import compile_glob, normalize_paths
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import Action, FallbackKind, Rule, RuleSet
 
 

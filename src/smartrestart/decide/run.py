@@ -11,12 +11,13 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO
 
 from smartrestart.decide.changes import ChangeSources, gather_changes
 from smartrestart.decide.model import Decision, decide
 from smartrestart.errors import ConfigError
 from smartrestart.paths import WorkingDirectory, canonical_pattern
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.rules.sources import rules_sources
