@@ -18,6 +18,7 @@ from itertools import accumulate, chain, filterfalse
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from smartrestart.importgraph.index import DamagedCache
 from smartrestart.importgraph.layout import SourceRoot
 from smartrestart.importgraph.modules import module_name
 
@@ -229,6 +230,7 @@ class ImportGraph:
             for i in part.tables.problems
         ]
         was_seen = seen.__contains__
+        files = self._bases[-1]
         # Seeds are remembered by their path (which a deleted file still has);
         # ``order`` grows while it is read: it is the queue too.
         for came_from, node, label in chain(starts, ((n, n, "") for n in order)):
@@ -236,13 +238,18 @@ class ImportGraph:
             if found is None:
                 continue
             if problems:  # conservative files depend on anything that changes
-                found.extend(problems)
+                found.append(problems)
                 problems = []
-            fresh = list(dict.fromkeys(filterfalse(was_seen, found)))
-            if fresh:
-                seen.update(fresh)
-                runs.append((came_from, len(order)))
-                order.extend(fresh)
+            fresh = list(filterfalse(was_seen, chain.from_iterable(found)))
+            if not fresh:
+                continue
+            if len(fresh) > 1:  # a file may be found twice (an index and a sibling)
+                fresh = list(dict.fromkeys(fresh))
+            if min(fresh) < 0 or max(fresh) >= files:  # the index is not checked for us
+                raise DamagedCache(f"damaged index: file {min(fresh)} or {max(fresh)} of {files}")
+            seen.update(fresh)
+            runs.append((came_from, len(order)))
+            order.extend(fresh)
         return expansion
 
     def _node_of(self, path: str) -> int:
@@ -253,9 +260,10 @@ class ImportGraph:
                     return base + position
         return -1
 
-    def _importers_of(self, node: int, label: str) -> list[int] | None:
+    def _importers_of(self, node: int, label: str) -> list[Iterable[int]] | None:
         """Numbers of the files importing file ``node``, or ``label`` when ``node`` is -1.
 
+        In parts, as the index holds them (not copied: most are seen already).
         None when the file has no module name, so nothing can import it.
         """
         parts = self.parts
@@ -275,19 +283,19 @@ class ImportGraph:
                 return None
             is_package = bool(tables.packages[position])
             relative = tables.files[position]
-        if len(parts) == 1:
-            positions = parts[0].index.get(module)
-            found = [] if positions is None else list(positions)
+        if len(parts) == 1:  # unchecked: expand() checks the files new to it
+            positions = parts[0].index.get(module, checked=False)
+            found: list[Iterable[int]] = [] if positions is None else [positions]
         else:
             found = self._importers_in_roots(module, number)
         if not is_package:
             directory, _, name = relative.rpartition("/")
             if not parts[number].is_package_directory(directory):
-                found.extend(self._script_siblings(directory, name[:-3], module, number))
+                found.append(self._script_siblings(directory, name[:-3], module, number))
         return found
 
-    def _importers_in_roots(self, module: str, number: int) -> list[int]:
-        found: list[int] = []
+    def _importers_in_roots(self, module: str, number: int) -> list[Iterable[int]]:
+        found: list[Iterable[int]] = []
         for other_number, (base, other) in enumerate(zip(self._bases, self.parts, strict=False)):
             positions = other.index.get(module)
             if positions is None:
@@ -296,7 +304,7 @@ class ImportGraph:
             # name when it has one; only otherwise is it ours.
             if other_number != number and module in other.provides:
                 continue
-            found.extend(map(base.__add__, positions) if base else positions)
+            found.append(map(base.__add__, positions) if base else positions)
         return found
 
     def _script_siblings(self, directory: str, stem: str, module: str, number: int) -> list[int]:
