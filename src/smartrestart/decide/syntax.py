@@ -15,9 +15,10 @@ is reported as a syntax error only when its verdict is the project's:
 The check starts before the import graph is built and is collected after
 (:class:`SyntaxCheck`): compiling a large changed file (sympy's 2,200-line
 ``core/basic.py``: ~12 ms) takes as long as a whole warm graph, so from
-:data:`FORK_AT_BYTES` on it runs in a forked child on the other core, the
-project's interpreter beside it in any case. A child that fails leaves the
-check to this process: slower, never a different verdict.
+:data:`FORK_AT_BYTES` on, while a CPU is idle, it runs in a forked child
+beside the graph; the project's interpreter runs beside it in any case. A
+child that fails leaves the check to this process: slower, never a
+different verdict.
 """
 
 from __future__ import annotations
