@@ -7,7 +7,9 @@ man page are derived, so the documentation cannot drift from the code.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from smartrestart.records import NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import NamedTuple
 
 from smartrestart.errors import UsageError
+from smartrestart.records import NamedTuple
 
 # The longest path the kernel accepts; longer "paths" are garbage, and bounding
 # them bounds the work of matching them against glob patterns.
@@ -67,6 +67,22 @@ class WorkingDirectory(NamedTuple):
         if absolute.startswith(base + "/"):
             return absolute[len(base) + 1 :]
         return absolute
+
+    def relative_under(self, directory: str, names: list[str]) -> list[str]:
+        """:meth:`relative` of ``directory/name`` for each of ``names``, decided once.
+
+        An expansion adds thousands of files below one root: whether they are
+        inside the working directory is the root's question, not each file's,
+        except when the working directory is inside the root.
+        """
+        head = directory.rstrip("/") + "/"
+        base = self.physical
+        if base != "/" and head.startswith(base + "/"):  # all inside
+            inside = head[len(base) + 1 :]
+            return [inside + name for name in names]
+        if base != "/" and (base + "/").startswith(head):  # here is below the directory
+            return [self.relative(head + name) for name in names]
+        return [head + name for name in names]  # all outside, or from /: absolute
 
     def canonical(self, path: str) -> str:
         """The one form a changed path takes everywhere: see the module docstring."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from smartrestart.decide.globs import compile_glob, normalize_path
+from smartrestart.decide.globs import compile_glob, normalize_path, normalize_paths
 from smartrestart.decide.model import Reason, decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
@@ -49,3 +51,9 @@ def test_reasons_carry_the_import_chain_of_each_file() -> None:
         "api": (Reason("src/a.py", rule, ()), Reason("src/b.py", rule, chains["src/b.py"])),
         "all": (Reason("docs/d.md", None, chains["docs/d.md"]), Reason("e.txt", None, ())),
     }
+
+
+@given(st.lists(st.text(alphabet="a/.\n", max_size=8), max_size=6))
+def test_many_paths_normalize_as_each_alone(paths: list[str]) -> None:
+    """The one look at all paths misses nothing the look at each path finds."""
+    assert list(normalize_paths(paths)) == [normalize_path(path) for path in paths]

@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from smartrestart.importgraph.build import build_graph
 from smartrestart.importgraph.graph import ImportGraph
+from smartrestart.importgraph.index import DamagedCache, PackedIndex
 from tests.helpers import write_tree
 
 
@@ -134,3 +137,17 @@ def test_a_root_with_its_own_module_of_the_name_does_not_hide_the_roots_after_it
     write_tree(tmp_path / "c", {"user.py": "import lib\n"})
     graph = graph_of(tmp_path / "a", tmp_path / "b", tmp_path / "c")
     assert added(graph, tmp_path / "a/lib.py") == {str(tmp_path / "c/user.py")}
+
+
+@pytest.mark.parametrize("position", [-1, 3], ids=["negative", "past-the-files"])
+def test_an_importer_outside_the_files_is_a_damaged_index_not_another_file(
+    tmp_path: Path, position: int
+) -> None:
+    """The expansion reads the index unchecked and checks the files new to it."""
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/b.py": "import pkg.a\n"})
+    graph = graph_of(tmp_path)
+    part = graph.parts[0]
+    b = part.position["pkg/b.py"]
+    part.index = PackedIndex.from_lists({"pkg.a": [b, position]}, count=10)  # a foreign writer's
+    with pytest.raises(DamagedCache, match="damaged index"):
+        graph.expand([str(tmp_path / "pkg/a.py")])

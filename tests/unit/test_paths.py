@@ -178,3 +178,14 @@ def test_git_from_a_subdirectory_takes_the_files_inside_it(repository: Path) -> 
     )
     result = run("decide", "--config-root", "none", "--git", "HEAD~1..HEAD", cwd=subdirectory)
     assert (result.returncode, result.stdout) == (0, "w\n"), result.stderr
+
+
+@pytest.mark.parametrize(
+    "here", ["/", "/srv", "/srv/app", "/srv/app/src", "/srv/application", "/x"]
+)
+@pytest.mark.parametrize("directory", ["/srv/app", "/srv/app/", "/srv", "/"])
+def test_files_below_a_directory_are_made_relative_as_one_by_one(here: str, directory: str) -> None:
+    cwd = WorkingDirectory(here, here)
+    names = ["a.py", "src/b.py", "src/pkg/c.py", "application/d.py"]
+    head = directory.rstrip("/") + "/"
+    assert cwd.relative_under(directory, names) == [cwd.relative(head + n) for n in names]

@@ -10,10 +10,11 @@ fragments shipped by Debian packages match absolute patterns such as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
+from smartrestart.records import NamedTuple
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A repository's own configuration must not make git run a program for us

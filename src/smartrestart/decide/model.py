@@ -9,9 +9,9 @@ them, so deploy scripts reading one name per line keep working.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
-from smartrestart.decide.globs import compile_glob, normalize_path
+from smartrestart.decide.globs import compile_glob, normalize_paths
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import Action, FallbackKind, Rule, RuleSet
 
 
@@ -68,18 +68,28 @@ def decide(
     unmatched: list[str] = []
     files: list[str] = []
     seen: set[str] = set()
-    for raw in changed:
-        path = normalize_path(raw)
+    # Each rule's pattern compiled once, not once per file: an expansion adds thousands.
+    matchers = [(compile_glob(rule.glob).match, rule) for rule in rule_set.rules]
+    for path in normalize_paths(changed):
         if not path or path in seen:
             continue
         seen.add(path)
         files.append(path)
-        rule = first_matching_rule(path, rule_set.rules)
+        rule = None
+        for match, candidate in matchers:
+            if match(path):
+                rule = candidate
+                break
         if rule is None:
             unmatched.append(path)
             continue
+        reason = Reason(path, rule, chains.get(path, ()))
         for name in rule.actions:
-            reasons.setdefault(name, []).append(Reason(path, rule, chains.get(path, ())))
+            bucket = reasons.get(name)
+            if bucket is None:
+                reasons[name] = [reason]
+            else:
+                bucket.append(reason)
 
     fallback = rule_set.fallback
     fallback_applied = bool(unmatched) and fallback.kind is not FallbackKind.NONE

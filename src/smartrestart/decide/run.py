@@ -7,15 +7,17 @@ Heavy parts are imported only when used: the import graph only with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO
 
 from smartrestart.decide.changes import ChangeSources, gather_changes
 from smartrestart.decide.model import Decision, decide
 from smartrestart.errors import ConfigError
 from smartrestart.paths import WorkingDirectory, canonical_pattern
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import RuleSet
 from smartrestart.rules.schema import load_rule_set
 from smartrestart.rules.sources import rules_sources
@@ -74,33 +76,44 @@ def run_decide(request: DecideRequest, stdin: BinaryIO, cwd: WorkingDirectory) -
     if not roots:
         return DecideOutcome(rule_set, tuple(changed), decide(changed, rule_set))
 
-    from smartrestart.importgraph.build import build_graph
-    from smartrestart.importgraph.cache import default_cache_dir
+    from smartrestart.decide.syntax import SyntaxCheck
 
-    cache_dir = None if request.no_cache else request.cache_dir or default_cache_dir()
-    graph = build_graph(
-        roots, cache_dir=cache_dir, include_type_checking=request.include_type_checking
-    )
     absolute = [cwd.absolute(path) for path in changed]
-    expansion = graph.expand(absolute)
-    if request.chains:
-        chains = {
-            cwd.relative(added): tuple(cwd.relative(step) for step in chain)
-            for added, chain in expansion.chains().items()
-        }
-    else:
-        chains = dict.fromkeys(map(cwd.relative, expansion.paths()), ())
-    known = set(changed)
-    chains = {added: chain for added, chain in sorted(chains.items()) if added not in known}
-    from smartrestart.decide.syntax import syntax_warnings
+    # The roots as the graph will name them: where a pyproject.toml may say
+    # which Python the project targets.
+    project_dirs = [cwd.physical, *map(os.path.realpath, roots)]
+    # Under way while the graph is built; started before the graph's modules are
+    # imported, so that a forked child shares fewer pages with this process.
+    with SyntaxCheck(
+        absolute, cwd.relative, python=request.python, project_dirs=project_dirs
+    ) as syntax:
+        from smartrestart.importgraph.build import build_graph
+        from smartrestart.importgraph.cache import default_cache_dir
 
-    project_dirs = [cwd.physical, *(str(part.root.path) for part in graph.parts)]
-    warnings = (
-        graph.notes
-        + _graph_warnings(graph.problems, cwd)
-        + _walk_warnings(graph.unreadable, cwd)
-        + syntax_warnings(absolute, cwd.relative, python=request.python, project_dirs=project_dirs)
-    )
+        cache_dir = None if request.no_cache else request.cache_dir or default_cache_dir()
+        graph = build_graph(
+            roots, cache_dir=cache_dir, include_type_checking=request.include_type_checking
+        )
+        expansion = graph.expand(absolute)
+        if request.chains:
+            chains = {
+                cwd.relative(added): tuple(cwd.relative(step) for step in chain)
+                for added, chain in expansion.chains().items()
+            }
+        else:
+            chains = {
+                added: ()
+                for directory, names in expansion.by_root()
+                for added in cwd.relative_under(directory, names)
+            }
+        known = set(changed)
+        chains = {added: chains[added] for added in sorted(chains) if added not in known}
+        warnings = (
+            graph.notes
+            + _graph_warnings(graph.problems, cwd)
+            + _walk_warnings(graph.unreadable, cwd)
+            + syntax.warnings()
+        )
     decision = decide([*changed, *chains], rule_set, chains)
     return DecideOutcome(rule_set, tuple(changed), decision, chains, tuple(warnings), graph.stats)
 

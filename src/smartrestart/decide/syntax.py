@@ -11,17 +11,37 @@ is reported as a syntax error only when its verdict is the project's:
   supports, and the check is skipped (and said so) when it is older;
 * otherwise a file this interpreter rejects is reported as not checked, since
   it may be valid for a newer Python: never as a syntax error.
+
+The check starts before the import graph is built and is collected after
+(:class:`SyntaxCheck`): compiling a large changed file (sympy's 2,200-line
+``core/basic.py``: ~12 ms) takes as long as a whole warm graph, so from
+:data:`FORK_AT_BYTES` on, while a CPU is idle, it runs in a forked child
+beside the graph; the project's interpreter runs beside it in any case. A
+child that fails leaves the check to this process: slower, never a
+different verdict.
 """
 
 from __future__ import annotations
 
+import marshal
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from smartrestart.regularfile import read_regular
 
+if TYPE_CHECKING:
+    import subprocess
+
 MAX_CHECKED_SOURCE_BYTES = 16 * 1024 * 1024
+# Changed sources from this size on are compiled in a forked child. The fork
+# costs this process ~3 ms (the call, then ~900 pages it copies as it writes to
+# memory shared with the child), what compiling ~20 kB costs (~0.15 ms per kB).
+FORK_AT_BYTES = 32 * 1024
 _LOWER_BOUND = r">=?\s*3\.(\d+)"
 # Compiles every file named in argv, prints one JSON object: path -> [line, message].
 _COMPILE_SCRIPT = f"""
@@ -62,30 +82,167 @@ def oldest_supported(pyproject: Path) -> tuple[int, int] | None:
     return (3, max(bounds)) if bounds else None
 
 
-def syntax_warnings(
-    paths: Sequence[str],
-    shown: Callable[[str], str],
-    *,
-    python: str | None = None,
-    project_dirs: Sequence[str] = (),
-) -> list[str]:
-    """Warnings for the changed ``.py`` files among ``paths`` (absolute)."""
-    sources = [p for p in paths if p.endswith(".py")]
-    if not sources:
-        return []
-    if python is not None:
-        return _with_interpreter(python, sources, shown)
-    oldest = next(
-        (v for d in project_dirs if (v := oldest_supported(Path(d, "pyproject.toml")))), None
-    )
-    if oldest is not None and oldest > RUNNING:
-        target = ".".join(map(str, oldest))
-        return [
-            f"syntax of {len(sources)} changed Python file(s) not checked: the project "
-            f"requires Python >= {target} and this is {'.'.join(map(str, RUNNING))} "
-            "(give --python PATH to check with the project's interpreter)"
-        ]
-    return [w for p in sources if (w := _check_here(p, shown, certain=oldest is not None))]
+class SyntaxCheck:
+    """The syntax check of the changed ``.py`` files among ``paths`` (absolute), under way.
+
+    Started on construction, collected by :meth:`warnings`; leaving the
+    ``with`` block without collecting stops it.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        shown: Callable[[str], str],
+        *,
+        python: str | None = None,
+        project_dirs: Sequence[str] = (),
+    ) -> None:
+        self._sources = [p for p in paths if p.endswith(".py")]
+        self._shown = shown
+        self._python = python
+        self._project_dirs = project_dirs
+        self._interpreter: tuple[subprocess.Popen[bytes], list[str]] | None = None
+        self._child: tuple[int, int] | None = None  # pid, read end of its pipe
+        if not self._sources:
+            return
+        if python is not None:
+            self._interpreter = _start_interpreter(python, self._sources)
+        elif _worth_forking(self._sources):
+            self._child = _fork_check(self._here)
+
+    def warnings(self) -> list[str]:
+        """The warnings, once the check has finished (here, if the child could not)."""
+        if not self._sources:
+            return []
+        if self._interpreter is not None:
+            started, self._interpreter = self._interpreter, None
+            return _interpreter_warnings(self._python or "", started, self._sources, self._shown)
+        if self._child is not None:
+            child, self._child = self._child, None
+            found = _collect(*child)
+            if found is not None:
+                return found
+        return self._here()
+
+    def _here(self) -> list[str]:
+        """The check by this interpreter, as far as its verdict is the project's."""
+        sources, shown = self._sources, self._shown
+        oldest = next(
+            (v for d in self._project_dirs if (v := oldest_supported(Path(d, "pyproject.toml")))),
+            None,
+        )
+        if oldest is not None and oldest > RUNNING:
+            target = ".".join(map(str, oldest))
+            return [
+                f"syntax of {len(sources)} changed Python file(s) not checked: the project "
+                f"requires Python >= {target} and this is {'.'.join(map(str, RUNNING))} "
+                "(give --python PATH to check with the project's interpreter)"
+            ]
+        return [w for p in sources if (w := _check_here(p, shown, certain=oldest is not None))]
+
+    def __enter__(self) -> SyntaxCheck:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop what was never collected (an error came first): no child outlives the run."""
+        if self._interpreter is not None:
+            process, self._interpreter = self._interpreter[0], None
+            process.kill()
+            process.wait()
+        if self._child is not None:
+            import signal
+
+            (pid, pipe), self._child = self._child, None
+            os.close(pipe)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def _worth_forking(sources: Sequence[str]) -> bool:
+    """Large enough, a CPU idle now, and no thread whose locks a fork would copy.
+
+    The thread rule is :func:`smartrestart.importgraph.parallel.parallel_allowed`'s
+    (not imported: a warm run never scans). A CPU must be idle, not merely
+    present: on a busy host the child takes its time from this process, and
+    the fork then costs more than the compilation it moves.
+    """
+    if threading.active_count() != 1 or not _idle_cpu():
+        return False
+    total = 0
+    for path in sources:
+        try:
+            total += Path(path).stat().st_size
+        except OSError:
+            continue  # its warning comes from the check itself
+        if total >= FORK_AT_BYTES:
+            return True
+    return False
+
+
+def _idle_cpu() -> bool:
+    """Whether fewer tasks are runnable than this process may use CPUs (itself counted).
+
+    Linux's count of runnable tasks, in ``/proc/loadavg``, is of this moment;
+    where it cannot be read, a second CPU is taken to be free.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (usable or 1) < 2:
+        return False
+    try:
+        loadavg = os.open("/proc/loadavg", os.O_RDONLY)
+        try:
+            runnable = int(os.read(loadavg, 256).split()[3].split(b"/")[0])
+        finally:
+            os.close(loadavg)
+    except (OSError, IndexError, ValueError):
+        return True
+    return runnable < (usable or 1)
+
+
+def _fork_check(check: Callable[[], list[str]]) -> tuple[int, int] | None:
+    """Run ``check`` in a forked child that sends its warnings back through a pipe."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child: the check, one blob, and out without the parent's cleanup
+        status = 1
+        try:
+            os.close(read_end)
+            view = memoryview(marshal.dumps(check()))
+            while view:
+                view = view[os.write(write_end, view) :]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collect(pid: int, pipe: int) -> list[str] | None:
+    """The child's warnings, or None when it did not deliver them whole."""
+    chunks: list[bytes] = []
+    try:
+        while chunk := os.read(pipe, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(pipe)
+        _, status = os.waitpid(pid, 0)
+    try:
+        found: Any = marshal.loads(b"".join(chunks))
+    except (EOFError, ValueError, TypeError):
+        return None
+    if status != 0 or type(found) is not list or not all(type(w) is str for w in found):
+        return None
+    return found
 
 
 def _check_here(path: str, shown: Callable[[str], str], *, certain: bool) -> str:
@@ -114,23 +271,47 @@ def _check_here(path: str, shown: Callable[[str], str], *, certain: bool) -> str
     return ""
 
 
-def _with_interpreter(python: str, sources: list[str], shown: Callable[[str], str]) -> list[str]:
-    """Compile with the project's own interpreter, all files in one process."""
-    import json
+def _start_interpreter(
+    python: str, sources: list[str]
+) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """The project's own interpreter compiling the regular files, all in one process."""
     import subprocess
 
     from smartrestart.errors import UsageError
 
     readable = [p for p in sources if _is_regular(p)]
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [python, "-I", "-c", _COMPILE_SCRIPT, *readable],
-            capture_output=True,
             stdin=subprocess.DEVNULL,
-            check=False,
-            timeout=300,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        errors = json.loads(completed.stdout)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--python {python}: cannot run it to check syntax: {exc}") from None
+    return process, readable
+
+
+def _interpreter_warnings(
+    python: str,
+    started: tuple[subprocess.Popen[bytes], list[str]],
+    sources: list[str],
+    shown: Callable[[str], str],
+) -> list[str]:
+    import json
+    import subprocess
+
+    from smartrestart.errors import UsageError
+
+    process, readable = started
+    try:
+        try:
+            stdout, _ = process.communicate(timeout=300)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                process.wait()
+        errors = json.loads(stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"--python {python}: cannot run it to check syntax: {exc}") from None
     warnings: list[str] = []

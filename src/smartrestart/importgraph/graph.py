@@ -12,11 +12,13 @@ the files added, not with the length of the chains.
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate, chain, filterfalse
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from smartrestart.importgraph.index import DamagedCache
 from smartrestart.importgraph.layout import SourceRoot
 from smartrestart.importgraph.modules import module_name
 
@@ -27,9 +29,6 @@ if TYPE_CHECKING:
 CONSERVATIVE_NOTE = (
     "treated as importing everything, since its imports could not be read with certainty"
 )
-
-# A file of the graph: (which root, position in that root's tables).
-Node = tuple[int, int]
 
 
 class BuildStats:
@@ -49,7 +48,15 @@ class BuildStats:
 class RootGraph:
     """What one source root contributes: its files and its importer index."""
 
-    __slots__ = ("_position", "_provides", "index", "prefix", "root", "tables")
+    __slots__ = (
+        "_package_directories",
+        "_position",
+        "_provides",
+        "index",
+        "prefix",
+        "root",
+        "tables",
+    )
 
     def __init__(self, root: SourceRoot, tables: RootCache, index: Index) -> None:
         self.root = root
@@ -58,6 +65,7 @@ class RootGraph:
         self.index = index
         self._position: dict[str, int] | None = None
         self._provides: set[str] | None = None
+        self._package_directories: dict[str, bool] = {}
 
     @property
     def position(self) -> dict[str, int]:
@@ -75,38 +83,75 @@ class RootGraph:
     def path(self, position: int) -> str:
         return self.prefix + self.tables.files[position]
 
+    def is_package_directory(self, directory: str) -> bool:
+        """Whether ``directory`` (relative, "" for the root) has an ``__init__.py`` of this root."""
+        known = self._package_directories.get(directory)
+        if known is None:
+            init = f"{directory}/__init__.py" if directory else "__init__.py"
+            known = self._package_directories[directory] = init in self.position
+        return known
+
 
 class Expansion:
-    """The files an expansion added, in the order found, and how each was reached."""
+    """The files an expansion added, in the order found, and how each was reached.
 
-    __slots__ = ("_graph", "_parent", "order")
+    Files are numbered across the graph's roots (:meth:`ImportGraph.path`).
+    Each file found is recorded once; the files one lookup found are a run of
+    ``order`` with one origin, so nothing is stored per file but its number.
+    """
+
+    __slots__ = ("_graph", "_runs", "order")
 
     def __init__(self, graph: ImportGraph) -> None:
         self._graph = graph
-        self._parent: dict[Node, Node | str] = {}
-        self.order: list[Node] = []
+        self.order: list[int] = []
+        # (where ``order[start:]`` came from, start): a changed file's path, or
+        # the number of the file whose importers they are.
+        self._runs: list[tuple[int | str, int]] = []
 
     def paths(self) -> list[str]:
         """Absolute paths of the added files."""
         parts = self._graph.parts
-        return [parts[part].path(i) for part, i in self.order]
+        if len(parts) == 1:
+            prefix, files = parts[0].prefix, parts[0].tables.files
+            return [prefix + files[i] for i in self.order]
+        return list(map(self._graph.path, self.order))
+
+    def by_root(self) -> list[tuple[str, list[str]]]:
+        """The added files root by root: (root directory, paths relative to it)."""
+        parts = self._graph.parts
+        if len(parts) == 1:
+            files = parts[0].tables.files
+            return [(str(parts[0].root.path), [files[i] for i in self.order])]
+        bases = self._graph._bases
+        found: list[list[str]] = [[] for _ in parts]
+        for node in self.order:
+            number = bisect_right(bases, node) - 1
+            found[number].append(parts[number].tables.files[node - bases[number]])
+        return [(str(part.root.path), names) for part, names in zip(parts, found, strict=True)]
 
     def chains(self) -> dict[str, tuple[str, ...]]:
         """Added file -> import chain from a changed file to it (built on demand)."""
-        parts = self._graph.parts
+        path = self._graph.path
+        order = self.order
+        parent: dict[int, int | str] = {}
+        runs = self._runs
+        for number, (came_from, start) in enumerate(runs):
+            end = runs[number + 1][1] if number + 1 < len(runs) else len(order)
+            parent.update(dict.fromkeys(order[start:end], came_from))
         result: dict[str, tuple[str, ...]] = {}
-        for node in self.order:
-            chain = [parts[node[0]].path(node[1])]
-            step: Node | str = node
+        for node in order:
+            chain = [path(node)]
+            step: int | str = node
             while not isinstance(step, str):
-                step = self._parent[step]
-                chain.append(step if isinstance(step, str) else parts[step[0]].path(step[1]))
+                step = parent[step]
+                chain.append(step if isinstance(step, str) else path(step))
             result[chain[0]] = tuple(reversed(chain))
         return result
 
 
 class ImportGraph:
-    __slots__ = ("notes", "parts", "stats", "unreadable")
+    __slots__ = ("_bases", "notes", "parts", "stats", "unreadable")
 
     def __init__(
         self,
@@ -121,6 +166,8 @@ class ImportGraph:
         self.unreadable = unreadable
         # Why the cache was not used or was rebuilt, for the user to see.
         self.notes = notes
+        # A file's number across roots: its position plus the files of the roots before.
+        self._bases = list(accumulate((len(part.tables.files) for part in parts), initial=0))
 
     @property
     def problems(self) -> dict[str, str]:
@@ -134,6 +181,11 @@ class ImportGraph:
     def importers(self, module: str) -> list[str]:
         """Absolute paths of the files whose imports depend on ``module``."""
         return [part.path(i) for part in self.parts for i in part.index.get(module, ())]
+
+    def path(self, node: int) -> str:
+        """The absolute path of the file numbered ``node``."""
+        number = bisect_right(self._bases, node) - 1
+        return self.parts[number].path(node - self._bases[number])
 
     def locate(self, path: str) -> tuple[str, bool, int] | None:
         """Module name, package flag and root number of ``path``, existing or deleted."""
@@ -156,95 +208,118 @@ class ImportGraph:
         """Every transitive importer of ``seeds`` (absolute paths), breadth first.
 
         A file is visited once, so import cycles terminate. Files whose imports
-        could not be read are added as soon as anything expands.
+        could not be read are added as soon as anything expands. Which of the
+        files a lookup found are new is decided by set operations, not file by
+        file: most lookups of a large expansion find only files already seen.
         """
         expansion = Expansion(self)
-        parent = expansion._parent
-        order = expansion.order
-        seed_nodes: set[Node] = set()
-        queue: deque[tuple[str, Node | None]] = deque()
+        order, runs = expansion.order, expansion._runs
+        seen: set[int] = set()
+        # (origin, number, path): a seed's number is -1 when it is no file of ours.
+        starts: list[tuple[int | str, int, str]] = []
         for seed in dict.fromkeys(seeds):
             if not seed.endswith(".py"):
                 continue
             node = self._node_of(seed)
-            if node is not None:
-                seed_nodes.add(node)
-            queue.append((seed, node))
+            if node >= 0:
+                seen.add(node)
+            starts.append((seed, node, seed))
         problems = [
-            (number, i) for number, part in enumerate(self.parts) for i in part.tables.problems
+            base + i
+            for base, part in zip(self._bases, self.parts, strict=False)
+            for i in part.tables.problems
         ]
-        while queue:
-            label, node = queue.popleft()
-            located = self._located(label, node)
-            if located is None:
+        was_seen = seen.__contains__
+        files = self._bases[-1]
+        # Seeds are remembered by their path (which a deleted file still has);
+        # ``order`` grows while it is read: it is the queue too.
+        for came_from, node, label in chain(starts, ((n, n, "") for n in order)):
+            found = self._importers_of(node, label)
+            if found is None:
                 continue
-            found = self._importers_of(label, node, *located)
             if problems:  # conservative files depend on anything that changes
-                found.extend(problems)
+                found.append(problems)
                 problems = []
-            # Seeds are remembered by their path (which a deleted file still has).
-            came_from: Node | str = label if label else node  # type: ignore[assignment]
-            for importer in found:
-                if importer in seed_nodes or importer in parent:
-                    continue
-                parent[importer] = came_from
-                order.append(importer)
-                queue.append(("", importer))
+            fresh = list(filterfalse(was_seen, chain.from_iterable(found)))
+            if not fresh:
+                continue
+            if len(fresh) > 1:  # a file may be found twice (an index and a sibling)
+                fresh = list(dict.fromkeys(fresh))
+            if min(fresh) < 0 or max(fresh) >= files:  # the index is not checked for us
+                raise DamagedCache(f"damaged index: file {min(fresh)} or {max(fresh)} of {files}")
+            seen.update(fresh)
+            runs.append((came_from, len(order)))
+            order.extend(fresh)
         return expansion
 
-    def _node_of(self, path: str) -> Node | None:
-        for number, part in enumerate(self.parts):
+    def _node_of(self, path: str) -> int:
+        for base, part in zip(self._bases, self.parts, strict=False):
             if path.startswith(part.prefix):
                 position = part.position.get(path[len(part.prefix) :])
                 if position is not None:
-                    return number, position
-        return None
+                    return base + position
+        return -1
 
-    def _located(self, label: str, node: Node | None) -> tuple[str, bool, int] | None:
-        if node is None:
-            return self.locate(label)  # a deleted file: its old module name
-        tables = self.parts[node[0]].tables
-        module = tables.modules[node[1]]
-        return (module, bool(tables.packages[node[1]]), node[0]) if module else None
+    def _importers_of(self, node: int, label: str) -> list[Iterable[int]] | None:
+        """Numbers of the files importing file ``node``, or ``label`` when ``node`` is -1.
 
-    def _importers_of(
-        self, label: str, node: Node | None, module: str, is_package: bool, number: int
-    ) -> list[Node]:
-        found: list[Node] = []
-        several = len(self.parts) > 1
-        for other_number, other in enumerate(self.parts):
+        In parts, as the index holds them (not copied: most are seen already).
+        None when the file has no module name, so nothing can import it.
+        """
+        parts = self.parts
+        if node < 0:
+            located = self.locate(label)  # not a file of the graph: its name from its path
+            if located is None:
+                return None
+            module, is_package, number = located
+            prefix = parts[number].prefix
+            relative = label[len(prefix) :] if label.startswith(prefix) else label
+        else:
+            number = bisect_right(self._bases, node) - 1 if len(parts) > 1 else 0
+            position = node - self._bases[number]
+            tables = parts[number].tables
+            module = tables.modules[position]
+            if not module:
+                return None
+            is_package = bool(tables.packages[position])
+            relative = tables.files[position]
+        if len(parts) == 1:  # unchecked: expand() checks the files new to it
+            positions = parts[0].index.get(module, checked=False)
+            found: list[Iterable[int]] = [] if positions is None else [positions]
+        else:
+            found = self._importers_in_roots(module, number)
+        if not is_package:
+            directory, _, name = relative.rpartition("/")
+            if not parts[number].is_package_directory(directory):
+                found.append(self._script_siblings(directory, name[:-3], module, number))
+        return found
+
+    def _importers_in_roots(self, module: str, number: int) -> list[Iterable[int]]:
+        found: list[Iterable[int]] = []
+        for other_number, (base, other) in enumerate(zip(self._bases, self.parts, strict=False)):
             positions = other.index.get(module)
             if positions is None:
                 continue
             # Another root importing `module` means its own module of that
             # name when it has one; only otherwise is it ours.
-            if several and other_number != number and module in other.provides:
+            if other_number != number and module in other.provides:
                 continue
-            found.extend((other_number, i) for i in positions)
-        if not is_package:
-            path = label if node is None else self.parts[node[0]].path(node[1])
-            found.extend(self._script_siblings(path, module, number))
+            found.append(map(base.__add__, positions) if base else positions)
         return found
 
-    def _script_siblings(self, path: str, module: str, number: int) -> list[Node]:
-        """Files importing ``path`` by its bare name from the same script directory.
+    def _script_siblings(self, directory: str, stem: str, module: str, number: int) -> list[int]:
+        """Files importing ``stem`` by its bare name from the same script ``directory``.
 
         A script run directly has its own directory first on ``sys.path``, so in
         a directory that is not a package, ``import helpers`` means the
         ``helpers.py`` next to it.
         """
-        part = self.parts[number]
-        relative = path[len(part.prefix) :] if path.startswith(part.prefix) else path
-        directory, _, name = relative.rpartition("/")
-        stem = name[:-3]
-        package_init = f"{directory}/__init__.py" if directory else "__init__.py"
-        if stem == module or package_init in part.position:
+        if stem == module:
             return []
-        files = part.tables.files
+        part = self.parts[number]
+        files, base = part.tables.files, self._bases[number]
         return [
-            (number, i)
-            for i in part.index.get(stem, ())
-            if files[i].rpartition("/")[0] == directory
+            base + i for i in part.index.get(stem, ()) if files[i].rpartition("/")[0] == directory
         ]
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from smartrestart.records import NamedTuple
 from smartrestart.regularfile import read_regular
 
 MAX_PYPROJECT_BYTES = 4 * 1024 * 1024

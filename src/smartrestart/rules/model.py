@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from smartrestart.errors import Location
+from smartrestart.records import NamedTuple
 
 if TYPE_CHECKING:
     from smartrestart.budget.model import Budget
