@@ -116,6 +116,8 @@ class _RootBuild:
         old = old or RootCache(self.layout)
         if old.damaged:
             self.notes.append(f"import cache {cache_path} is damaged ({old.damaged}): rebuilt")
+        if not old.token:
+            return self._cold(cache_path)
         walked: Walk | None = None
         if old.complete and old.files and tree_unchanged(self.root_path, old.directory_mtimes()):
             files = old.files
@@ -154,6 +156,51 @@ class _RootBuild:
             graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
+    def _cold(self, cache_path: Path | None) -> RootGraph:
+        """No cache to reuse: scanning starts while the walk goes on (:mod:`.parallel`).
+
+        Each file's status comes from the scan that read it: no stat pass.
+        """
+        from smartrestart.importgraph.parallel import ScanPool
+
+        # Taken before any file is read: a file changed within the racy window
+        # of its reading is scanned again next time.
+        racy_after = int((time.time() - RACY_SECONDS) * 1e9)
+        pool = ScanPool(self.prefix, self.describe)
+        walked = walk_python_files(self.root_path, {}, None if self.claimed else pool.publish)
+        self.unreadable.update(walked.unreadable)
+        files = walked.files
+        if self.claimed:
+            files = [f for f in files if not self._is_claimed(self.prefix + f)]
+        outcome = pool.finish(files)
+        self.stats.by_child += outcome.by_child
+        self.stats.child_failed = self.stats.child_failed or outcome.child_failed
+        fresh = RootCache(self.layout)
+        kept, modules, problems = fresh.files, fresh.modules, fresh.problems
+        stats, packages = fresh.stats, fresh.packages
+        deps: dict[int, Dependencies] = {}
+        for rel, (status, described) in zip(files, outcome.scanned, strict=True):
+            if status is None:
+                continue  # gone since the walk
+            size, mtime, inode = status
+            problem, module, is_package, runtime, typing_only = described
+            position = len(kept)
+            kept.append(rel)
+            stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
+            modules.append(module)
+            packages.append(1 if is_package else 0)
+            if problem is not None:
+                problems[position] = problem
+            deps[position] = (runtime, typing_only)
+        self.stats.scanned += len(kept)
+        fresh.set_listings(walked.listings, walked.complete)
+        fresh.set_dependencies(deps)
+        index = _index(fresh.dependencies, self.mode, len(kept))
+        fresh.indexes = {self.mode: index}
+        if cache_path is not None:
+            graph_cache.store(cache_path, fresh, self.root_path)
+        return RootGraph(self.root, fresh, index)
+
     def _is_claimed(self, path: str) -> bool:
         return any(path.startswith(other.rstrip("/") + "/") for other in self.claimed)
 
@@ -173,7 +220,7 @@ class _RootBuild:
         stats = array("q")
         scan = _Scan()
         reused_from = scan.reused = array("i")
-        to_scan, sizes = scan.positions, scan.sizes
+        to_scan = scan.positions
         for number, rel in enumerate(files):
             try:
                 st = stat(prefix + rel)
@@ -192,7 +239,6 @@ class _RootBuild:
             else:
                 reused_from.append(-1)
                 to_scan.append(position)
-                sizes.append(size)
             kept.append(rel)
             # A file changed within the racy window is scanned again next time.
             stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
@@ -232,7 +278,6 @@ class _RootBuild:
                     or stats[at + 2] != old_stats[at + 2]
                 ):
                     scan.positions.append(at // 3)
-                    scan.sizes.append(stats[at])
                 if stats[at + 1] >= racy_after:
                     stats[at + 1] = UNTRUSTED  # scanned again next time
         fresh = RootCache(self.layout)
@@ -244,9 +289,7 @@ class _RootBuild:
         from smartrestart.importgraph.parallel import scan_all
 
         to_scan = scan.positions
-        outcome = scan_all(
-            [self.prefix + fresh.files[i] for i in to_scan], scan.sizes, self.describe
-        )
+        outcome = scan_all(self.prefix, [fresh.files[i] for i in to_scan], self.describe)
         self.stats.by_child += outcome.by_child
         self.stats.child_failed = self.stats.child_failed or outcome.child_failed
         if scan.reused_from is None:
@@ -265,8 +308,8 @@ class _RootBuild:
             where = {j: i for i, j in enumerate(reused) if j >= 0}
             problems = {where[j]: p for j, p in old.problems.items() if j in where}
         deps: dict[int, Dependencies] = {}
-        for position, (problem, module, is_package, runtime, typing_only) in zip(
-            to_scan, outcome.described, strict=True
+        for position, (_, (problem, module, is_package, runtime, typing_only)) in zip(
+            to_scan, outcome.scanned, strict=True
         ):
             modules[position] = module
             packages[position] = 1 if is_package else 0
@@ -330,11 +373,10 @@ class _RootBuild:
 class _Scan:
     """What :meth:`_RootBuild._compare` found: the files to scan, and where the rest were."""
 
-    __slots__ = ("positions", "reused", "reused_from", "sizes")
+    __slots__ = ("positions", "reused", "reused_from")
 
     def __init__(self) -> None:
         self.positions: list[int] = []  # new positions of the files to scan
-        self.sizes: list[int] = []  # their sizes, to share the scan between processes
         self.reused = array("i")  # per new position: the old one it reuses, -1: scanned
         self.reused_from: array[int] | None = (
             None  # ``reused``, None when every file kept its place

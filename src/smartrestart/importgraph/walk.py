@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 RACY_SECONDS = 2.0
 _SKIP_NAMES = frozenset({"__pycache__", "node_modules"})
@@ -51,8 +51,16 @@ class Walk:
         self.unreadable: dict[str, str] = {}
 
 
-def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
-    """All ``.py`` files under ``root`` (an absolute path), relative to it."""
+def walk_python_files(
+    root: str,
+    cached: dict[str, DirListing],
+    publish: Callable[[list[str]], None] | None = None,
+) -> Walk:
+    """All ``.py`` files under ``root`` (an absolute path), relative to it.
+
+    ``publish`` is given the list of files found so far each time it grew,
+    so that scanning them can start before the walk is done.
+    """
     result = Walk()
     racy_after = (time.time() - RACY_SECONDS) * 1e9
     prefix = root + "/" if root != "/" else "/"
@@ -81,8 +89,12 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
             result.complete = False
         _, subdirs, names = listing
         if relative:
-            files.extend(f"{relative}/{name}" for name in names)
-            stack.extend(f"{relative}/{name}" for name in subdirs)
+            if names:
+                files.extend(f"{relative}/{name}" for name in names)
+                if publish is not None:
+                    publish(files)
+            if subdirs:
+                stack.extend(f"{relative}/{name}" for name in subdirs)
         else:
             files.extend(names)
             stack.extend(subdirs)

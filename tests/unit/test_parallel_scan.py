@@ -1,0 +1,103 @@
+"""Scanning on two processes: what the child does is what the parent would have done."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smartrestart.importgraph import parallel
+from smartrestart.importgraph.build import build_graph
+from smartrestart.importgraph.graph import ImportGraph
+from tests.helpers import write_tree
+
+# Many directories of a few files: the walk forks after the first few and
+# streams the child the rest.
+TREE = {
+    **{f"pkg/d{d}/__init__.py": f"from pkg.d{(d + 1) % 40} import m0\n" for d in range(40)},
+    **{
+        f"pkg/d{d}/m{m}.py": f"import pkg.d{d}.m{(m + 1) % 8}\nfrom . import m{m}\n"
+        for d in range(40)
+        for m in range(8)
+    },
+    "pkg/__init__.py": "",
+}
+
+
+def snapshot(graph: ImportGraph) -> tuple[Any, ...]:
+    (part,) = graph.parts
+    tables = part.tables
+    return (
+        list(tables.files),
+        list(tables.stats),
+        list(tables.modules),
+        bytes(tables.packages),
+        dict(tables.problems),
+        part.index.to_dict(),
+    )
+
+
+def serial_graph(root: Path, monkeypatch: pytest.MonkeyPatch) -> ImportGraph:
+    with monkeypatch.context() as patched:
+        patched.setattr(parallel, "parallel_allowed", lambda: False)
+        graph = build_graph([root], cache_dir=None)
+    assert graph.stats.by_child == 0
+    return graph
+
+
+def test_a_cold_build_streamed_to_the_child_is_the_serial_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_tree(tmp_path / "p", TREE)
+    streamed = build_graph([root], cache_dir=tmp_path / "cache")
+    assert streamed.stats.by_child > 0 and not streamed.stats.child_failed
+    assert snapshot(streamed) == snapshot(serial_graph(root, monkeypatch))
+    (part,) = streamed.parts
+    for position, relative in enumerate(part.tables.files):
+        status = (root / relative).stat()
+        size, mtime, inode = part.tables.stats[3 * position : 3 * position + 3]
+        assert (size, inode) == (status.st_size, status.st_ino)
+        assert mtime in (status.st_mtime_ns, -1)  # -1: racy, scanned again next time
+
+
+@pytest.mark.parametrize("when", ["at once", "after a few files"])
+def test_a_child_that_fails_leaves_its_files_to_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    root = write_tree(tmp_path / "p", TREE)
+    expected = snapshot(serial_graph(root, monkeypatch))
+    parent = os.getpid()
+    scan = parallel.scan_file
+    scanned = [0]
+
+    def failing(path: str) -> Any:
+        if os.getpid() != parent:
+            scanned[0] += 1
+            if when == "at once" or scanned[0] > 5:
+                os._exit(3)
+        return scan(path)
+
+    monkeypatch.setattr(parallel, "scan_file", failing)
+    graph = build_graph([root], cache_dir=None)
+    assert graph.stats.child_failed and graph.stats.by_child == 0
+    assert snapshot(graph) == expected
+
+
+def test_every_file_is_scanned_once_in_the_order_asked(tmp_path: Path) -> None:
+    names = [f"m{i}.py" for i in range(300)]
+    write_tree(tmp_path, {name: f"import n{i}\n" for i, name in enumerate(names)})
+    names.insert(150, "gone.py")
+
+    def describe(path: str, records: Any, problem: str | None) -> parallel.Described:
+        return (problem, path, False, tuple(r[2] for r in records), ())
+
+    outcome = parallel.scan_all(f"{tmp_path}/", names, describe, parallel=True)
+    assert outcome.by_child > 0 and not outcome.child_failed
+    assert [described[1] for _, described in outcome.scanned] == [
+        f"{tmp_path}/{name}" for name in names
+    ]
+    assert [described[3] for _, described in outcome.scanned[:3]] == [("n0",), ("n1",), ("n2",)]
+    status, (problem, *_) = outcome.scanned[150]
+    assert status is None and problem is not None and problem.startswith("cannot read")
