@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smartrestart.importgraph import scanner
 from smartrestart.importgraph.literals import _FAST
 from smartrestart.importgraph.scanner import ImportRecord, scan_source
 from smartrestart.importgraph.stringlexer import plain_body, string_end
@@ -376,3 +377,34 @@ def test_the_fast_path_ends_a_literal_only_where_every_python_does(
     match = before_pep_701.match(source, start)
     assert match is not None
     assert match.end() == fast.end()
+
+
+# Pieces of import statements and of what surrounds them, mutated at random.
+STATEMENT_PIECES = ["from", "import", " ", "\t", ".", "..", "a", "b.c", "(", ")", ",", "\n"]
+STATEMENT_PIECES += ["\\\n", ";", ":", " as ", "*", "__future__", "#c\n", "\r\n", "é", "'s'"]
+STATEMENT_PIECES += ["if TYPE_CHECKING:\n    ", "importlib", "import.", "_import", "\x0c", "1"]
+STATEMENTS = ["from a import b\n", "import a.b as c, d\n", "from . import (x,\n y as z,\n)\n"]
+STATEMENTS += ["from ..m import *\n", "    from q import r\n", "from import.m import x\n"]
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=3),
+    st.lists(
+        st.tuples(st.integers(0, 200), st.sampled_from(STATEMENT_PIECES), st.booleans()),
+        max_size=3,
+    ),
+)
+def test_the_usual_statements_read_in_one_match_as_the_general_parse_reads_them(
+    statements: list[str], edits: list[tuple[int, str, bool]]
+) -> None:
+    """Every line the one-match reading takes, the general parse reads the same way."""
+    text = "".join(statements)
+    for offset, piece, insert in edits:
+        at = offset % (len(text) + 1)
+        text = text[:at] + piece + text[at:] if insert else text[:at] + text[at + 3 :]
+    source = text.encode()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(scanner, "_simple_statement", lambda code, keyword: None)
+        general = scan_source(source)
+    assert scan_source(source) == general

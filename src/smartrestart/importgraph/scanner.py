@@ -42,6 +42,30 @@ _IMPORT = re.compile(r"import\s+(.+)", re.DOTALL)
 _FROM = re.compile(rf"from\s*(\.*)\s*({_DOTTED})?\s*import\b\s*(.+)", re.DOTALL)
 _NAME_AS = re.compile(rf"({_DOTTED})(?:\s+as\s+[^\W\d]\w*)?")
 
+# The usual statement, alone on its line and in ASCII, read by one match: the
+# general parse below gives the same records for every line this matches.
+_WORD = rb"[A-Za-z_][A-Za-z0-9_]*"
+_MODULE = _WORD + rb"(?:\." + _WORD + rb")*"
+_AS = rb"(?:[ \t]+as[ \t]+" + _WORD + rb")?"
+_WRAPPED_AS = rb"(?:[ \t\n]+as[ \t\n]+" + _WORD + rb")?"
+_SIMPLE = re.compile(
+    rb"[ \t]*(?P<statement>"
+    rb"from(?=[ \t.])[ \t]*(?P<dots>\.*)[ \t]*(?P<module>"
+    + _MODULE
+    + rb")?[ \t]+(?P<keyword>import)"
+    rb"(?:[ \t]+(?P<names>\*|" + _WORD + _AS + rb"(?:[ \t]*,[ \t]*" + _WORD + _AS + rb")*)"
+    rb"|[ \t]*\((?P<wrapped>[ \t\n]*"
+    + _WORD
+    + _WRAPPED_AS
+    + rb"(?:[ \t\n]*,[ \t\n]*"
+    + _WORD
+    + _WRAPPED_AS
+    + rb")*[ \t\n]*,?[ \t\n]*)\))"
+    rb"|import[ \t]+(?P<modules>" + _MODULE + _AS + rb"(?:[ \t]*,[ \t]*" + _MODULE + _AS + rb")*)"
+    rb")[ \t]*(?=\n|\Z)"
+)
+_FIRST_NAMES = re.compile(r"([\w.*]+)(?:\s+as\s+\w+)?")
+
 
 def scan_source(source: bytes) -> ScanResult:
     """Import statements of ``source``, and a problem description when unsure."""
@@ -64,6 +88,15 @@ def scan_source(source: bytes) -> ScanResult:
     while keyword >= 0:
         after = keyword + 6
         if keyword >= end and _is_keyword(code, keyword, after):
+            simple = _simple_statement(code, keyword)
+            if simple is not None:
+                start = simple.start("statement")
+                parsed = _simple_records(simple, any(lo <= start < hi for lo, hi in type_checking))
+                if parsed is not None:
+                    end = simple.end()
+                    records.extend(parsed)
+                    keyword = find(b"import", after)
+                    continue
             start = _statement_start(code, keyword)
             if start < 0:
                 problem = problem or _unreadable(source, keyword)
@@ -78,6 +111,40 @@ def scan_source(source: bytes) -> ScanResult:
                     records.extend(parsed)
         keyword = find(b"import", after)
     return tuple(records), problem
+
+
+def _simple_statement(code: bytes, keyword: int) -> re.Match[bytes] | None:
+    """The usual statement holding the ``import`` at ``keyword``, read by :data:`_SIMPLE`.
+
+    None when the line continues another (a backslash ends the one before) or
+    says more than :data:`_SIMPLE` reads: :func:`_parse_statement` then reads it.
+    """
+    line_start = code.rfind(b"\n", 0, keyword) + 1
+    if line_start >= 2 and code[line_start - 2] == 0x5C:
+        return None
+    simple = _SIMPLE.match(code, line_start)
+    if simple is None:
+        return None
+    # The keyword found first must be the statement's own: in `from import.x
+    # import y` the general parse reports the first as unreadable.
+    own = simple.start("statement") if simple["modules"] is not None else simple.start("keyword")
+    return simple if own == keyword else None
+
+
+def _simple_records(simple: re.Match[bytes], under_tc: bool) -> list[ImportRecord] | None:
+    """The records of a statement :data:`_SIMPLE` matched (None: one to read the long way)."""
+    modules = simple["modules"]
+    if modules is not None:
+        return [(False, 0, name, (), under_tc) for name in _FIRST_NAMES.findall(modules.decode())]
+    dots = len(simple["dots"])
+    module = simple["module"]
+    if module is None and not dots:
+        return None
+    name = module.decode() if module is not None else ""
+    if name == "__future__":
+        return []
+    names = simple["names"] or simple["wrapped"]
+    return [(True, dots, name, tuple(_FIRST_NAMES.findall(names.decode())), under_tc)]
 
 
 def _is_keyword(code: bytes, start: int, end: int) -> bool:
