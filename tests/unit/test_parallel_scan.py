@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,20 @@ def snapshot(graph: ImportGraph) -> tuple[Any, ...]:
     )
 
 
+@pytest.fixture
+def slow_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent scans slowly: the child gets files however busy the machine is."""
+    parent = os.getpid()
+    scan = parallel.scan_file
+
+    def slow(path: str) -> Any:
+        if os.getpid() == parent:
+            time.sleep(0.002)
+        return scan(path)
+
+    monkeypatch.setattr(parallel, "scan_file", slow)
+
+
 def serial_graph(root: Path, monkeypatch: pytest.MonkeyPatch) -> ImportGraph:
     with monkeypatch.context() as patched:
         patched.setattr(parallel, "parallel_allowed", lambda: False)
@@ -47,6 +62,7 @@ def serial_graph(root: Path, monkeypatch: pytest.MonkeyPatch) -> ImportGraph:
     return graph
 
 
+@pytest.mark.usefixtures("slow_parent")
 def test_a_cold_build_streamed_to_the_child_is_the_serial_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,7 +85,7 @@ def test_a_child_that_fails_leaves_its_files_to_the_parent(
     root = write_tree(tmp_path / "p", TREE)
     expected = snapshot(serial_graph(root, monkeypatch))
     parent = os.getpid()
-    scan = parallel.scan_file
+    scan, dumps = parallel.scan_file, parallel.marshal.dumps
     scanned = [0]
 
     def failing(path: str) -> Any:
@@ -79,12 +95,19 @@ def test_a_child_that_fails_leaves_its_files_to_the_parent(
                 os._exit(3)
         return scan(path)
 
+    def failing_at_the_end(value: Any) -> bytes:
+        if os.getpid() != parent:
+            os._exit(3)  # however few files the child got
+        return dumps(value)
+
     monkeypatch.setattr(parallel, "scan_file", failing)
+    monkeypatch.setattr(parallel.marshal, "dumps", failing_at_the_end)
     graph = build_graph([root], cache_dir=None)
     assert graph.stats.child_failed and graph.stats.by_child == 0
     assert snapshot(graph) == expected
 
 
+@pytest.mark.usefixtures("slow_parent")
 def test_every_file_is_scanned_once_in_the_order_asked(tmp_path: Path) -> None:
     names = [f"m{i}.py" for i in range(300)]
     write_tree(tmp_path, {name: f"import n{i}\n" for i, name in enumerate(names)})
