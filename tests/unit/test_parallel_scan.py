@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import time
 from pathlib import Path
@@ -85,7 +86,7 @@ def test_a_child_that_fails_leaves_its_files_to_the_parent(
     root = write_tree(tmp_path / "p", TREE)
     expected = snapshot(serial_graph(root, monkeypatch))
     parent = os.getpid()
-    scan, dumps = parallel.scan_file, parallel.marshal.dumps
+    scan, dumps = parallel.scan_file, marshal.dumps
     scanned = [0]
 
     def failing(path: str) -> Any:
@@ -95,13 +96,13 @@ def test_a_child_that_fails_leaves_its_files_to_the_parent(
                 os._exit(3)
         return scan(path)
 
-    def failing_at_the_end(value: Any) -> bytes:
+    def failing_at_the_end(value: object) -> bytes:
         if os.getpid() != parent:
             os._exit(3)  # however few files the child got
-        return dumps(value)
+        return dumps(value)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel, "scan_file", failing)
-    monkeypatch.setattr(parallel.marshal, "dumps", failing_at_the_end)
+    monkeypatch.setattr(marshal, "dumps", failing_at_the_end)
     graph = build_graph([root], cache_dir=None)
     assert graph.stats.child_failed and graph.stats.by_child == 0
     assert snapshot(graph) == expected
@@ -124,3 +125,20 @@ def test_every_file_is_scanned_once_in_the_order_asked(tmp_path: Path) -> None:
     assert [described[3] for _, described in outcome.scanned[:3]] == [("n0",), ("n1",), ("n2",)]
     status, (problem, *_) = outcome.scanned[150]
     assert status is None and problem is not None and problem.startswith("cannot read")
+
+
+def test_a_pool_left_by_an_error_leaves_no_child_behind(tmp_path: Path) -> None:
+    names = [f"m{i}.py" for i in range(100)]
+    write_tree(tmp_path, dict.fromkeys(names, "import os\n"))
+
+    def describe(path: str, records: Any, problem: str | None) -> parallel.Described:
+        return (problem, path, False, (), ())
+
+    pool = parallel.ScanPool(f"{tmp_path}/", describe, parallel=True)
+    with pytest.raises(KeyboardInterrupt), pool:
+        pool.publish(names)  # forks: the child waits for the rest of the walk
+        assert pool.pid > 0
+        child = pool.pid
+        raise KeyboardInterrupt
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)

@@ -105,6 +105,7 @@ class _RootBuild:
         self.root_path = str(root.path)
         self.prefix = self.root_path.rstrip("/") + "/"
         self.layout = tuple(str(r) for r in root.import_roots)
+        self.import_prefixes = tuple(r + "/" for r in self.layout)
         self.mode = mode
         self.stats = stats
         self.unreadable = unreadable
@@ -166,39 +167,22 @@ class _RootBuild:
         # Taken before any file is read: a file changed within the racy window
         # of its reading is scanned again next time.
         racy_after = int((time.time() - RACY_SECONDS) * 1e9)
-        pool = ScanPool(self.prefix, self.describe)
-        walked = walk_python_files(self.root_path, {}, None if self.claimed else pool.publish)
-        self.unreadable.update(walked.unreadable)
-        files = walked.files
-        if self.claimed:
-            files = [f for f in files if not self._is_claimed(self.prefix + f)]
-        outcome = pool.finish(files)
-        self.stats.by_child += outcome.by_child
-        self.stats.child_failed = self.stats.child_failed or outcome.child_failed
-        fresh = RootCache(self.layout)
-        kept, modules, problems = fresh.files, fresh.modules, fresh.problems
-        stats, packages = fresh.stats, fresh.packages
-        deps: dict[int, Dependencies] = {}
-        for rel, (status, described) in zip(files, outcome.scanned, strict=True):
-            if status is None:
-                continue  # gone since the walk
-            size, mtime, inode = status
-            problem, module, is_package, runtime, typing_only = described
-            position = len(kept)
-            kept.append(rel)
-            stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
-            modules.append(module)
-            packages.append(1 if is_package else 0)
-            if problem is not None:
-                problems[position] = problem
-            deps[position] = (runtime, typing_only)
-        self.stats.scanned += len(kept)
-        fresh.set_listings(walked.listings, walked.complete)
-        fresh.set_dependencies(deps)
-        index = _index(fresh.dependencies, self.mode, len(kept))
-        fresh.indexes = {self.mode: index}
-        if cache_path is not None:
-            graph_cache.store(cache_path, fresh, self.root_path)
+        with ScanPool(self.prefix, self.describe) as pool:
+            walked = walk_python_files(self.root_path, {}, None if self.claimed else pool.publish)
+            self.unreadable.update(walked.unreadable)
+            files = walked.files
+            if self.claimed:
+                files = [f for f in files if not self._is_claimed(self.prefix + f)]
+            outcome = pool.finish(files)
+            self.stats.by_child += outcome.by_child
+            self.stats.child_failed = self.stats.child_failed or outcome.child_failed
+            fresh = RootCache.scanned(self.layout, files, outcome.scanned, racy_after)
+            self.stats.scanned += len(fresh.files)
+            fresh.set_listings(walked.listings, walked.complete)
+            index = _index(fresh.dependencies, self.mode, len(fresh.files))
+            fresh.indexes = {self.mode: index}
+            if cache_path is not None:
+                graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
     def _is_claimed(self, path: str) -> bool:
@@ -333,8 +317,11 @@ class _RootBuild:
 
         Dependency names repeat across files; interned, marshal writes each once.
         """
-        relative = next((path[len(p) + 1 :] for p in self.layout if path.startswith(p + "/")), None)
-        named = module_name(PurePosixPath(relative)) if relative else None
+        named = None
+        for prefix in self.import_prefixes:
+            if path.startswith(prefix):
+                named = module_name(PurePosixPath(path[len(prefix) :]))
+                break
         if named is None:
             return (problem, "", False, (), ())
         module, is_package = named
@@ -344,8 +331,8 @@ class _RootBuild:
             problem,
             module,
             is_package,
-            tuple(intern(d) for d in sorted(runtime)),
-            tuple(intern(d) for d in sorted(typing_only)),
+            tuple(map(intern, sorted(runtime))),
+            tuple(map(intern, sorted(typing_only))),
         )
 
     @staticmethod

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 from smartrestart.importgraph.regex import compile_pattern
 from smartrestart.importgraph.stringlexer import Problem, plain_body, string_end
@@ -61,8 +62,16 @@ def _literal(quote: bytes) -> bytes:
 
 _TOKEN = rb"#[^\n]*+|" + _literal(b'"') + b"|" + _literal(b"'")
 _FAST = compile_pattern(_TOKEN, re.DOTALL)
-# Code and fast-path tokens from a position up to the first quote the fast path leaves.
-_EASY_RUN = compile_pattern(rb"(?:[^#'\"]++|" + _TOKEN + rb")*+", re.DOTALL)
+
+
+@cache
+def easy_run() -> re.Pattern[bytes]:
+    """Code and fast-path tokens from a position up to the first quote the fast path leaves.
+
+    Compiled on first use: only the few files the fast path leaves a quote in
+    need it, and it costs as much to compile as :data:`_FAST`.
+    """
+    return compile_pattern(rb"(?:[^#'\"]++|" + _TOKEN + rb")*+", re.DOTALL)
 
 
 def blank(source: bytes) -> tuple[bytes, Problem | None]:
@@ -110,7 +119,7 @@ def _literals(source: bytes) -> Iterator[tuple[int, int, Problem | None]]:
     pos = 0
     length = len(source)
     while True:
-        run = _EASY_RUN.match(source, pos)
+        run = easy_run().match(source, pos)
         hard = run.end() if run else pos  # `*+` always matches, if only emptily
         for match in _FAST.finditer(source, pos):
             if match.start() >= hard:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -98,7 +99,8 @@ def scan_all(
     prefix: str, files: Sequence[str], describe: Describe, *, parallel: bool | None = None
 ) -> ScanOutcome:
     """Scan and describe ``files`` (relative to ``prefix``), on two processes when worth it."""
-    return ScanPool(prefix, describe, parallel=parallel).finish(files)
+    with ScanPool(prefix, describe, parallel=parallel) as pool:
+        return pool.finish(files)
 
 
 class ScanPool:
@@ -106,7 +108,9 @@ class ScanPool:
 
     :meth:`publish` is given the list as it grows (by the walk); it forks
     once the list is long enough and streams the child what it has not seen.
-    :meth:`finish` is given the final list and returns every file's scan.
+    :meth:`finish` is given the final list and returns every file's scan as
+    soon as the child says it is done; leaving the ``with`` block waits for the
+    child to be gone (its exit takes a while: the parent has work meanwhile).
     """
 
     def __init__(self, prefix: str, describe: Describe, *, parallel: bool | None = None) -> None:
@@ -116,9 +120,21 @@ class ScanPool:
         self.pid = 0
         self.sent = 0  # files the child knows of
         self.stream = -1  # write end of the pipe of paths; -1: closed
+        self.done = -1  # read end of the pipe the child says it is done on
         self.memfd = -1
         self.shared: Any = None  # the mmap holding the counters
         self.counters: Any = None  # memoryview of two C ints over it
+
+    def __enter__(self) -> ScanPool:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if self.pid > 0:
+            if kind is not None:  # interrupted: its work is of no use
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = -1
+        self._release()
 
     def publish(self, files: Sequence[str]) -> None:
         """The files found so far: fork once they are enough, else stream the new ones."""
@@ -134,16 +150,18 @@ class ScanPool:
             while data:
                 data = data[os.write(self.stream, data) :]
         except OSError:  # the child is gone: the parent scans what it would have
-            self._close_stream()
+            self._close(self.stream)
+            self.stream = -1
 
     def finish(self, files: Sequence[str]) -> ScanOutcome:
         """Every file of ``files`` (the whole list :meth:`publish` saw) scanned and described."""
         if not self.pid and self.allowed and len(files) >= FORK_AT_FILES:
             self._fork(files, streaming=False)
-        if not self.pid:
+        if self.pid <= 0:
             return ScanOutcome([self._scan(name) for name in files], 0, False)
         self.publish(files)
-        self._close_stream()
+        self._close(self.stream)
+        self.stream = -1
         counters = self.counters
         mine: list[Scanned] = []
         low = len(files)
@@ -154,7 +172,7 @@ class ScanPool:
             low -= 1
             mine.append(self._scan(files[low]))
         mine.reverse()
-        theirs = self._collect()
+        theirs = self._results()
         if theirs is None or len(theirs) < low:
             return ScanOutcome([*(self._scan(files[i]) for i in range(low)), *mine], 0, True)
         return ScanOutcome([*theirs[:low], *mine], low, False)
@@ -167,9 +185,10 @@ class ScanPool:
     def _fork(self, files: Sequence[str], *, streaming: bool) -> None:
         import mmap
 
-        paths = -1
+        paths = done = -1
         try:
             self.memfd = os.memfd_create("smartrestart-scan", os.MFD_CLOEXEC)
+            self.done, done = os.pipe()
             if streaming:
                 paths, self.stream = os.pipe()
             self.shared = mmap.mmap(-1, 8)  # MAP_SHARED: both processes see it
@@ -180,30 +199,22 @@ class ScanPool:
         except OSError:  # no fork today: scanned in-process
             self.allowed = False
             self._release()
-            if paths >= 0:
-                os.close(paths)
+            self._close(paths)
+            self._close(done)
             return
         if self.pid == 0:
-            _child(self, list(files), paths)  # never returns
+            _child(self, list(files), paths, done)  # never returns
         self.sent = len(files)
-        if paths >= 0:
-            os.close(paths)
+        self._close(paths)
+        self._close(done)
 
-    def _close_stream(self) -> None:
-        if self.stream >= 0:
-            os.close(self.stream)
-            self.stream = -1
-
-    def _collect(self) -> list[Scanned] | None:
-        """The child's scans, or None when it failed."""
-        _, status = os.waitpid(self.pid, 0)
-        results: Any = None
-        if status == 0:
-            try:
-                results = marshal.loads(_read_all(self.memfd))
-            except (EOFError, ValueError, TypeError):
-                results = None
-        self._release()
+    def _results(self) -> list[Scanned] | None:
+        """The child's scans once it says it is done, or None when it failed."""
+        try:
+            finished = os.read(self.done, 1) == b"\1"
+            results: Any = marshal.loads(_read_all(self.memfd)) if finished else None
+        except (OSError, EOFError, ValueError, TypeError):
+            results = None
         return results if isinstance(results, list) else None
 
     def _release(self) -> None:
@@ -213,31 +224,37 @@ class ScanPool:
         if self.shared is not None:
             self.shared.close()
             self.shared = None
-        if self.memfd >= 0:
-            os.close(self.memfd)
-            self.memfd = -1
-        self._close_stream()
+        for fd in (self.memfd, self.stream, self.done):
+            self._close(fd)
+        self.memfd = self.stream = self.done = -1
+
+    @staticmethod
+    def _close(fd: int) -> None:
+        if fd >= 0:
+            os.close(fd)
 
 
-def _child(pool: ScanPool, files: list[str], paths: int) -> None:
+def _child(pool: ScanPool, files: list[str], paths: int, done: int) -> None:
     """The child's whole life: claim from the front, one blob, out without the parent's cleanup."""
     status = 1
     try:
         import gc
 
         gc.disable()  # it ends with os._exit: nothing to collect for
-        pool._close_stream()  # else the pipe never ends
+        pool._close(pool.stream)  # else the pipe never ends
+        pool._close(pool.done)
         reader = _PathReader(paths, files)
         counters = pool.counters
-        done: list[Scanned] = []
+        scanned: list[Scanned] = []
         i = 0
         while reader.wait_for(i) and counters[_PARENT_LOW] > i:
             counters[_CHILD_NEXT] = i + 1
-            done.append(pool._scan(files[i]))
+            scanned.append(pool._scan(files[i]))
             i += 1
-        blob = memoryview(marshal.dumps(done))
+        blob = memoryview(marshal.dumps(scanned))
         while blob:
             blob = blob[os.write(pool.memfd, blob) :]
+        os.write(done, b"\1")
         status = 0
     finally:
         os._exit(status)
