@@ -80,12 +80,16 @@ def read_regular_stat(
             raise NotReadable(f"not a regular file ({kind_of(mode)})", os.fspath(path))
         chunks: list[bytes] = []
         size = 0
+        # As much as fstat says and a byte more, then one byte to see the end:
+        # no megabyte buffer to allocate and give back for each small file.
+        request = min(status.st_size, limit) + 1
         while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            chunk = os.read(fd, request)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            request = 1 if len(chunk) < request else min(1 << 20, limit + 1 - size)
         if size > limit:
             raise NotReadable(f"larger than {limit} bytes", os.fspath(path))
         return b"".join(chunks), status
