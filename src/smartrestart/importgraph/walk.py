@@ -135,14 +135,13 @@ def _list_directory(
                             files.append(name)
                     elif name == "pyvenv.cfg" and not is_root:
                         return (mtime, (), ())  # a virtual environment, not project code
-                    elif entry.is_dir(follow_symlinks=False):
-                        if (
-                            name[0] != "."
-                            and name not in _SKIP_NAMES
-                            and not name.endswith(".egg-info")
-                            and (not is_root or _descend_top_level(directory, name))
-                        ):
-                            subdirs.append(name)
+                    elif entry.is_dir(follow_symlinks=False) and (
+                        name[0] != "."
+                        and name not in _SKIP_NAMES
+                        and not name.endswith(".egg-info")
+                        and (not is_root or _descend_top_level(directory, name))
+                    ):
+                        subdirs.append(name)
                 except OSError as exc:  # a symlink loop, a file gone mid-walk
                     unreadable[entry.path] = exc.strerror or str(exc)
     except OSError as exc:
