@@ -405,7 +405,7 @@ def test_the_usual_statements_read_in_one_match_as_the_general_parse_reads_them(
         text = text[:at] + piece + text[at:] if insert else text[:at] + text[at + 3 :]
     source = text.encode()
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(scanner, "_simple_statement", lambda code, keyword: None)
+        patched.setattr(scanner, "_simple_statement", lambda code, keyword, type_checking: None)
         general = scan_source(source)
     assert scan_source(source) == general
 

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from array import array
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -371,12 +372,8 @@ class _Scan:
 
 
 def _index(all_dependencies: list[Dependencies], mode: str, count: int) -> Index:
-    lists: dict[str, list[int]] = {}
+    lists: defaultdict[str, list[int]] = defaultdict(list)
     for position, deps in enumerate(all_dependencies):
         for module in dependencies_in(deps, mode):
-            files = lists.get(module)
-            if files is None:
-                lists[module] = [position]
-            else:
-                files.append(position)
+            lists[module].append(position)
     return PackedIndex.from_lists(lists, count)

@@ -88,15 +88,12 @@ def scan_source(source: bytes) -> ScanResult:
     while keyword >= 0:
         after = keyword + 6
         if keyword >= end and _is_keyword(code, keyword, after):
-            simple = _simple_statement(code, keyword)
+            simple = _simple_statement(code, keyword, type_checking)
             if simple is not None:
-                start = simple.start("statement")
-                parsed = _simple_records(simple, any(lo <= start < hi for lo, hi in type_checking))
-                if parsed is not None:
-                    end = simple.end()
-                    records.extend(parsed)
-                    keyword = find(b"import", after)
-                    continue
+                read, end = simple
+                records.extend(read)
+                keyword = find(b"import", after)
+                continue
             start = _statement_start(code, keyword)
             if start < 0:
                 problem = problem or _unreadable(source, keyword)
@@ -113,11 +110,14 @@ def scan_source(source: bytes) -> ScanResult:
     return tuple(records), problem
 
 
-def _simple_statement(code: bytes, keyword: int) -> re.Match[bytes] | None:
-    """The usual statement holding the ``import`` at ``keyword``, read by :data:`_SIMPLE`.
+def _simple_statement(
+    code: bytes, keyword: int, type_checking: list[tuple[int, int]]
+) -> tuple[list[ImportRecord], int] | None:
+    """Records and end of the usual statement holding the ``import`` at ``keyword``.
 
     None when the line continues another (a backslash ends the one before) or
     says more than :data:`_SIMPLE` reads: :func:`_parse_statement` then reads it.
+    One function for the lot: most import statements of a tree come here.
     """
     line_start = code.rfind(b"\n", 0, keyword) + 1
     if line_start >= 2 and code[line_start - 2] == 0x5C:
@@ -125,26 +125,23 @@ def _simple_statement(code: bytes, keyword: int) -> re.Match[bytes] | None:
     simple = _SIMPLE.match(code, line_start)
     if simple is None:
         return None
+    _, dots, module, _, names, wrapped, modules = simple.groups()
     # The keyword found first must be the statement's own: in `from import.x
     # import y` the general parse reports the first as unreadable.
-    own = simple.start("statement") if simple["modules"] is not None else simple.start("keyword")
-    return simple if own == keyword else None
-
-
-def _simple_records(simple: re.Match[bytes], under_tc: bool) -> list[ImportRecord] | None:
-    """The records of a statement :data:`_SIMPLE` matched (None: one to read the long way)."""
-    modules = simple["modules"]
+    start = simple.start(1)
+    if (start if modules is not None else simple.start(4)) != keyword:
+        return None
+    under_tc = bool(type_checking) and any(lo <= start < hi for lo, hi in type_checking)
     if modules is not None:
-        return [(False, 0, name, (), under_tc) for name in _FIRST_NAMES.findall(modules.decode())]
-    dots = len(simple["dots"])
-    module = simple["module"]
+        found = _FIRST_NAMES.findall(modules.decode())
+        return [(False, 0, name, (), under_tc) for name in found], simple.end()
     if module is None and not dots:
         return None
     name = module.decode() if module is not None else ""
     if name == "__future__":
-        return []
-    names = simple["names"] or simple["wrapped"]
-    return [(True, dots, name, tuple(_FIRST_NAMES.findall(names.decode())), under_tc)]
+        return [], simple.end()
+    imported = tuple(_FIRST_NAMES.findall((names or wrapped).decode()))
+    return [(True, len(dots), name, imported, under_tc)], simple.end()
 
 
 def _is_keyword(code: bytes, start: int, end: int) -> bool:
