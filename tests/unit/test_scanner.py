@@ -387,7 +387,7 @@ STATEMENTS = ["from a import b\n", "import a.b as c, d\n", "from . import (x,\n 
 STATEMENTS += ["from ..m import *\n", "    from q import r\n", "from import.m import x\n"]
 
 
-@settings(max_examples=2000)
+@settings(max_examples=2000, deadline=None)
 @given(
     st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=3),
     st.lists(
@@ -416,7 +416,7 @@ def blanked_by_substitution(source: bytes) -> bytes | None:
     return None if b'"' in code or b"'" in code else code
 
 
-@settings(max_examples=3000)
+@settings(max_examples=3000, deadline=None)
 @given(
     st.lists(
         st.sampled_from([*LITERAL_PIECES, "f", "r", "t", "'''", '"""', " ", "a", "\\\n", "\r"]),
