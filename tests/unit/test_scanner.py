@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartrestart.importgraph import literals, scanner
-from smartrestart.importgraph.literals import blank, fast
+from smartrestart.importgraph.literals import blank, fast, plain_body
 from smartrestart.importgraph.scanner import ImportRecord, scan_source
-from smartrestart.importgraph.stringlexer import plain_body, string_end
+from smartrestart.importgraph.stringlexer import string_end
 from tests.fstring_strategy import formatted_literals
 
 

@@ -20,11 +20,29 @@ that the fast path was not enough; only then is the file walked token by token, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import cache
+from typing import TYPE_CHECKING
 
 from smartrestart.importgraph.regex import compile_pattern
-from smartrestart.importgraph.stringlexer import Problem, plain_body, string_end
+
+if TYPE_CHECKING:  # the lexer is imported only for the few files that need it
+    from collections.abc import Iterator
+
+    from smartrestart.importgraph.stringlexer import Problem
+
+
+def plain_body(quote: bytes, *, triple: bool) -> bytes:
+    """Pattern of a non-formatted literal after its opening quote(s), closing quote(s) included.
+
+    A backslash escapes any byte, a line break included; that is all there is
+    to the end of a literal whose prefix has no ``f`` or ``t``.
+    """
+    if triple:
+        body = rb"[^<q>\\]*+(?:(?:\\.|<q>(?!<q><q>))[^<q>\\]*+)*+<q><q><q>"
+    else:
+        body = rb"[^<q>\\\n]*+(?:\\.[^<q>\\\n]*+)*+<q>"
+    return body.replace(b"<q>", quote)
+
 
 # Templates: <q> is the literal's quote, <o> the other one (neither needs escaping).
 # A replacement field the fast path accepts: on one line, no backslash, no `#`,
@@ -134,6 +152,8 @@ def _literals(source: bytes) -> Iterator[tuple[int, int, Problem | None]]:
     Between two literals the expression cannot end, it also yields what it
     does; at each quote it leaves, :func:`string_end` takes over.
     """
+    from smartrestart.importgraph.stringlexer import string_end
+
     pos = 0
     length = len(source)
     while True:
