@@ -151,3 +151,11 @@ def test_a_pool_left_by_an_error_leaves_no_child_behind(tmp_path: Path) -> None:
         raise KeyboardInterrupt
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)
+
+
+def test_one_cpu_to_run_on_is_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPUAffinity= (or taskset) to one CPU: os.cpu_count() still counts the machine's."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert not parallel.parallel_allowed()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert parallel.parallel_allowed()

@@ -26,10 +26,11 @@ in-memory file and exits; the parent reads it once it has finished its own
 part. Every file's status comes from the ``fstat`` of the descriptor it was
 read from, before reading: no ``stat`` pass of its own.
 
-It stays in-process for few files, on one CPU, and when threads are running
-(``fork`` would copy their locks in whatever state they happen to be). A child
-that fails is reported in the statistics, and its files are scanned in the
-parent: slower, never wrong.
+It stays in-process for few files, on one CPU (the CPUs this process may run
+on: CPUAffinity= and taskset leave ``os.cpu_count()`` as it is), and when
+threads are running (``fork`` would copy their locks in whatever state they
+happen to be). A child that fails is reported in the statistics, and its
+files are scanned in the parent: slower, never wrong.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _status_of(path: str) -> FileStat:
 
 
 def parallel_allowed() -> bool:
-    return (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
+    """Two CPUs this process may run on (a unit's CPUAffinity=, taskset), no other thread."""
+    return len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
 
 
 class ScanOutcome:
