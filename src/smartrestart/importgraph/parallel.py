@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -133,6 +132,8 @@ class ScanPool:
     def __exit__(self, kind: object, *_: object) -> None:
         if self.pid > 0:
             if kind is not None:  # interrupted: its work is of no use
+                import signal  # its enums cost more to build than a small scan
+
                 os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = -1
