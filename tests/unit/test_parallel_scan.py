@@ -25,6 +25,7 @@ TREE = {
         for m in range(8)
     },
     "pkg/__init__.py": "",
+    "pkg/d39/caf\udce9.py": "import os\n",  # a name that is no UTF-8, streamed as it is
 }
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -57,6 +58,8 @@ Scanned = tuple[FileStat, Described]
 
 _CHILD_NEXT, _PARENT_LOW = 0, 1  # the shared counters
 _NOTHING_TAKEN = 2**31 - 1
+_READ_EVERY = 16  # files the child scans between two reads of the pipe of paths
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 def scan_file(path: str) -> tuple[FileStat, Any, str | None]:
@@ -147,7 +150,8 @@ class ScanPool:
             return
         if self.stream < 0 or len(files) == self.sent:
             return
-        data = memoryview(b"".join(os.fsencode(name) + b"\0" for name in files[self.sent :]))
+        new = "\0".join(files[self.sent :]) + "\0"
+        data = memoryview(new.encode(_FS_ENCODING, _FS_ERRORS))  # os.fsencode, all at once
         self.sent = len(files)
         try:
             while data:
@@ -270,27 +274,41 @@ class _PathReader:
         self.fd = fd
         self.files = files
         self.partial = b""
+        self.blocking = fd < 0
         if fd >= 0:
             os.set_blocking(fd, False)
 
     def wait_for(self, i: int) -> bool:
-        """Whether file ``i`` exists: read what came, waiting only when there is nothing else."""
+        """Whether file ``i`` exists: read what came, waiting only when there is nothing else.
+
+        The pipe is read every few files (the parent never waits long on a
+        full one) and whenever the files known are done.
+        """
+        files = self.files
+        if i < len(files) and (self.fd < 0 or i % _READ_EVERY):
+            return True
         while self.fd >= 0:
             try:
                 chunk = os.read(self.fd, 1 << 20)
             except BlockingIOError:
-                if i < len(self.files):
+                if i < len(files):
                     return True
                 os.set_blocking(self.fd, True)
+                self.blocking = True
                 continue
             if not chunk:
                 os.close(self.fd)
                 self.fd = -1
                 break
-            *names, self.partial = (self.partial + chunk).split(b"\0")
-            self.files.extend(map(os.fsdecode, names))
-            os.set_blocking(self.fd, False)
-        return i < len(self.files)
+            data = self.partial + chunk
+            end = data.rfind(b"\0") + 1
+            if end:  # os.fsdecode of every name whole so far
+                files.extend(data[: end - 1].decode(_FS_ENCODING, _FS_ERRORS).split("\0"))
+            self.partial = data[end:]
+            if self.blocking:
+                os.set_blocking(self.fd, False)
+                self.blocking = False
+        return i < len(files)
 
 
 def _read_all(fd: int) -> bytes:
