@@ -333,7 +333,7 @@ class _RootBuild:
             module,
             is_package,
             tuple(map(intern, sorted(runtime))),
-            tuple(map(intern, sorted(typing_only))),
+            tuple(map(intern, sorted(typing_only))) if typing_only else (),
         )
 
     @staticmethod
