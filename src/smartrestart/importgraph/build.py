@@ -8,6 +8,7 @@ run walks the tree, then scans on both cores (:mod:`.parallel`).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -63,21 +64,29 @@ def build_graph(
             cache_dir = None
     mode = ALL if include_type_checking else RUNTIME
     parts: list[RootGraph] = []
-    for number, root in enumerate(roots):
-        # A root inside an earlier one leaves the earlier one's files to it.
-        claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
-        build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
-        try:
-            part = build.run(cache_dir)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-            if cache_dir is None:
-                raise
-            # Well-formed data of the wrong shape: a cache from a foreign
-            # writer. It only ever costs speed, so scan afresh.
-            damaged = graph_cache.cache_file(cache_dir, str(root.path))
-            notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
-            part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
-        parts.append(part)
+    # The tables hold no reference cycles: the cyclic collector would only
+    # walk them, over and over while they grow (a few ms of a cold build).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for number, root in enumerate(roots):
+            # A root inside an earlier one leaves the earlier one's files to it.
+            claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
+            build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
+            try:
+                part = build.run(cache_dir)
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                if cache_dir is None:
+                    raise
+                # Well-formed data of the wrong shape: a cache from a foreign
+                # writer. It only ever costs speed, so scan afresh.
+                damaged = graph_cache.cache_file(cache_dir, str(root.path))
+                notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
+                part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
+            parts.append(part)
+    finally:
+        if collecting:
+            gc.enable()
     stats.files = sum(len(part.tables.files) for part in parts)
     stats.seconds = time.perf_counter() - started
     return ImportGraph(tuple(parts), stats, unreadable, notes)
