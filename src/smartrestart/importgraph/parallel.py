@@ -22,9 +22,10 @@ other wrote after committing.
 
 The child describes its files completely (module name and dependencies, not
 just raw import records), writes one ``marshal`` blob to an anonymous
-in-memory file and exits; the parent reads it once it has finished its own
-part. Every file's status comes from the ``fstat`` of the descriptor it was
-read from, before reading: no ``stat`` pass of its own.
+in-memory file, says so on a pipe and exits; the parent reads the blob once
+it has finished its own part, and reaps the child only when the build is
+done (an exit takes a while). Every file's status comes from the ``fstat`` of
+the descriptor it was read from, before reading: no ``stat`` pass of its own.
 
 It stays in-process for few files, on one CPU (the CPUs this process may run
 on: CPUAffinity= and taskset leave ``os.cpu_count()`` as it is), and when
