@@ -54,24 +54,44 @@ def read_regular(
     ``strerror``) when the file cannot be opened at all. With
     ``follow_symlinks=False`` a symlink fails with ``ELOOP``.
     """
+    return read_regular_stat(path, limit, dir_fd=dir_fd, follow_symlinks=follow_symlinks)[0]
+
+
+def read_regular_stat(
+    path: str | os.PathLike[str],
+    limit: int,
+    *,
+    dir_fd: int | None = None,
+    follow_symlinks: bool = True,
+) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular`, and the file's status taken before it was read.
+
+    The import cache records that status with what the content said: the
+    ``fstat`` the check needs anyway saves a ``stat`` per file of a tree.
+    """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     if not follow_symlinks:
         flags |= os.O_NOFOLLOW
     fd = os.open(path, flags, dir_fd=dir_fd)
     try:
-        mode = os.fstat(fd).st_mode
+        status = os.fstat(fd)
+        mode = status.st_mode
         if not stat.S_ISREG(mode):
             raise NotReadable(f"not a regular file ({kind_of(mode)})", os.fspath(path))
         chunks: list[bytes] = []
         size = 0
+        # As much as fstat says and a byte more, then one byte to see the end:
+        # no megabyte buffer to allocate and give back for each small file.
+        request = min(status.st_size, limit) + 1
         while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            chunk = os.read(fd, request)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            request = 1 if len(chunk) < request else min(1 << 20, limit + 1 - size)
         if size > limit:
             raise NotReadable(f"larger than {limit} bytes", os.fspath(path))
-        return b"".join(chunks)
+        return b"".join(chunks), status
     finally:
         os.close(fd)

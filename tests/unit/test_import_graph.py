@@ -322,20 +322,6 @@ def test_unwritable_cache_is_ignored(tmp_path: Path) -> None:
     }
 
 
-def test_parallel_scan_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    files = {f"pkg/m{i}.py": f"from pkg import m{(i * 7) % 300}\n" for i in range(300)}
-    files["pkg/__init__.py"] = ""
-    write_tree(tmp_path, files)
-    parallel = graph_of(tmp_path)
-    import smartrestart.importgraph.parallel as parallel_module
-
-    monkeypatch.setattr(parallel_module, "parallel_allowed", lambda: False)
-    serial = graph_of(tmp_path)
-    assert parallel.parts[0].index.to_dict() == serial.parts[0].index.to_dict()
-    assert parallel.stats.by_child > 100 and not parallel.stats.child_failed
-    assert serial.stats.by_child == 0
-
-
 modules = st.integers(min_value=0, max_value=7)
 
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartrestart.importgraph.literals import _FAST
+from smartrestart.importgraph import literals, scanner
+from smartrestart.importgraph.literals import blank, fast, plain_body
 from smartrestart.importgraph.scanner import ImportRecord, scan_source
-from smartrestart.importgraph.stringlexer import plain_body, string_end
+from smartrestart.importgraph.stringlexer import string_end
 from tests.fstring_strategy import formatted_literals
 
 
@@ -317,8 +318,8 @@ def test_broken_literals_are_problems(code: str, problem: str) -> None:
 
 def test_fstrings_valid_before_312_stay_on_the_fast_path() -> None:
     code = b"""a = f"{x!r:>{width}} {d['k']} {{literal}} {y=}" + rf'\\d{n}' + f'''{z}'''\n"""
-    assert b'"' not in _FAST.sub(b" ", code)
-    assert b"'" not in _FAST.sub(b" ", code)
+    assert b'"' not in fast().sub(b" ", code)
+    assert b"'" not in fast().sub(b" ", code)
 
 
 # --- properties
@@ -361,12 +362,12 @@ def test_the_fast_path_ends_a_literal_only_where_every_python_does(
     """
     source = f"{prefix}{quote}{''.join(pieces)}".encode()
     start = len(prefix)
-    fast = _FAST.match(source, start)
-    if fast is None:
+    matched = fast().match(source, start)
+    if matched is None:
         return
     end, problem = string_end(source, start)
     if problem is None:
-        assert end == fast.end()
+        assert end == matched.end()
     else:
         assert "unmatched" in problem[1]
     opening = quote[:1].encode() * (3 if source.startswith(quote[:1].encode() * 3, start) else 1)
@@ -375,4 +376,62 @@ def test_the_fast_path_ends_a_literal_only_where_every_python_does(
     )
     match = before_pep_701.match(source, start)
     assert match is not None
-    assert match.end() == fast.end()
+    assert match.end() == matched.end()
+
+
+# Pieces of import statements and of what surrounds them, mutated at random.
+STATEMENT_PIECES = ["from", "import", " ", "\t", ".", "..", "a", "b.c", "(", ")", ",", "\n"]
+STATEMENT_PIECES += ["\\\n", ";", ":", " as ", "*", "__future__", "#c\n", "\r\n", "é", "'s'"]
+STATEMENT_PIECES += ["if TYPE_CHECKING:\n    ", "importlib", "import.", "_import", "\x0c", "1"]
+STATEMENTS = ["from a import b\n", "import a.b as c, d\n", "from . import (x,\n y as z,\n)\n"]
+STATEMENTS += ["from ..m import *\n", "    from q import r\n", "from import.m import x\n"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=3),
+    st.lists(
+        st.tuples(st.integers(0, 200), st.sampled_from(STATEMENT_PIECES), st.booleans()),
+        max_size=3,
+    ),
+)
+def test_the_usual_statements_read_in_one_match_as_the_general_parse_reads_them(
+    statements: list[str], edits: list[tuple[int, str, bool]]
+) -> None:
+    """Every line the one-match reading takes, the general parse reads the same way."""
+    text = "".join(statements)
+    for offset, piece, insert in edits:
+        at = offset % (len(text) + 1)
+        text = text[:at] + piece + text[at:] if insert else text[:at] + text[at + 3 :]
+    source = text.encode()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(scanner, "_simple_statement", lambda code, keyword, type_checking: None)
+        general = scan_source(source)
+    assert scan_source(source) == general
+
+
+def blanked_by_substitution(source: bytes) -> bytes | None:
+    """The fast path as a substitution of every token found (None: a quote is left)."""
+    code = fast().sub(b" ", source)
+    return None if b'"' in code or b"'" in code else code
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*LITERAL_PIECES, "f", "r", "t", "'''", '"""', " ", "a", "\\\n", "\r"]),
+        max_size=12,
+    )
+)
+def test_the_split_into_code_and_tokens_blanks_as_substituting_the_tokens_does(
+    pieces: list[str],
+) -> None:
+    """Where the substitution leaves no quote, the split gives its very code; else neither."""
+    source = "".join(pieces).encode()
+    expected = blanked_by_substitution(source)
+    parts = literals._SPLIT.split(source + literals._END)
+    if expected is None:
+        assert any(parts[0::2])
+    else:
+        assert not any(parts[0::2])
+        assert blank(source) == (expected, None)

@@ -8,10 +8,12 @@ run walks the tree, then scans on both cores (:mod:`.parallel`).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
 from array import array
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -62,21 +64,29 @@ def build_graph(
             cache_dir = None
     mode = ALL if include_type_checking else RUNTIME
     parts: list[RootGraph] = []
-    for number, root in enumerate(roots):
-        # A root inside an earlier one leaves the earlier one's files to it.
-        claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
-        build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
-        try:
-            part = build.run(cache_dir)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-            if cache_dir is None:
-                raise
-            # Well-formed data of the wrong shape: a cache from a foreign
-            # writer. It only ever costs speed, so scan afresh.
-            damaged = graph_cache.cache_file(cache_dir, str(root.path))
-            notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
-            part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
-        parts.append(part)
+    # The tables hold no reference cycles: the cyclic collector would only
+    # walk them, over and over while they grow (a few ms of a cold build).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for number, root in enumerate(roots):
+            # A root inside an earlier one leaves the earlier one's files to it.
+            claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
+            build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
+            try:
+                part = build.run(cache_dir)
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                if cache_dir is None:
+                    raise
+                # Well-formed data of the wrong shape: a cache from a foreign
+                # writer. It only ever costs speed, so scan afresh.
+                damaged = graph_cache.cache_file(cache_dir, str(root.path))
+                notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
+                part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
+            parts.append(part)
+    finally:
+        if collecting:
+            gc.enable()
     stats.files = sum(len(part.tables.files) for part in parts)
     stats.seconds = time.perf_counter() - started
     return ImportGraph(tuple(parts), stats, unreadable, notes)
@@ -105,6 +115,7 @@ class _RootBuild:
         self.root_path = str(root.path)
         self.prefix = self.root_path.rstrip("/") + "/"
         self.layout = tuple(str(r) for r in root.import_roots)
+        self.import_prefixes = tuple(r + "/" for r in self.layout)
         self.mode = mode
         self.stats = stats
         self.unreadable = unreadable
@@ -116,6 +127,8 @@ class _RootBuild:
         old = old or RootCache(self.layout)
         if old.damaged:
             self.notes.append(f"import cache {cache_path} is damaged ({old.damaged}): rebuilt")
+        if not old.token:
+            return self._cold(cache_path)
         walked: Walk | None = None
         if old.complete and old.files and tree_unchanged(self.root_path, old.directory_mtimes()):
             files = old.files
@@ -154,6 +167,34 @@ class _RootBuild:
             graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
+    def _cold(self, cache_path: Path | None) -> RootGraph:
+        """No cache to reuse: scanning starts while the walk goes on (:mod:`.parallel`).
+
+        Each file's status comes from the scan that read it: no stat pass.
+        """
+        from smartrestart.importgraph.parallel import ScanPool
+
+        # Taken before any file is read: a file changed within the racy window
+        # of its reading is scanned again next time.
+        racy_after = int((time.time() - RACY_SECONDS) * 1e9)
+        with ScanPool(self.prefix, self.describe) as pool:
+            walked = walk_python_files(self.root_path, {}, None if self.claimed else pool.publish)
+            self.unreadable.update(walked.unreadable)
+            files = walked.files
+            if self.claimed:
+                files = [f for f in files if not self._is_claimed(self.prefix + f)]
+            outcome = pool.finish(files)
+            self.stats.by_child += outcome.by_child
+            self.stats.child_failed = self.stats.child_failed or outcome.child_failed
+            fresh = RootCache.scanned(self.layout, files, outcome.scanned, racy_after)
+            self.stats.scanned += len(fresh.files)
+            fresh.set_listings(walked.listings, walked.complete)
+            index = _index(fresh.dependencies, self.mode, len(fresh.files))
+            fresh.indexes = {self.mode: index}
+            if cache_path is not None:
+                graph_cache.store(cache_path, fresh, self.root_path)
+        return RootGraph(self.root, fresh, index)
+
     def _is_claimed(self, path: str) -> bool:
         return any(path.startswith(other.rstrip("/") + "/") for other in self.claimed)
 
@@ -173,7 +214,7 @@ class _RootBuild:
         stats = array("q")
         scan = _Scan()
         reused_from = scan.reused = array("i")
-        to_scan, sizes = scan.positions, scan.sizes
+        to_scan = scan.positions
         for number, rel in enumerate(files):
             try:
                 st = stat(prefix + rel)
@@ -192,7 +233,6 @@ class _RootBuild:
             else:
                 reused_from.append(-1)
                 to_scan.append(position)
-                sizes.append(size)
             kept.append(rel)
             # A file changed within the racy window is scanned again next time.
             stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
@@ -232,7 +272,6 @@ class _RootBuild:
                     or stats[at + 2] != old_stats[at + 2]
                 ):
                     scan.positions.append(at // 3)
-                    scan.sizes.append(stats[at])
                 if stats[at + 1] >= racy_after:
                     stats[at + 1] = UNTRUSTED  # scanned again next time
         fresh = RootCache(self.layout)
@@ -244,9 +283,7 @@ class _RootBuild:
         from smartrestart.importgraph.parallel import scan_all
 
         to_scan = scan.positions
-        outcome = scan_all(
-            [self.prefix + fresh.files[i] for i in to_scan], scan.sizes, self.describe
-        )
+        outcome = scan_all(self.prefix, [fresh.files[i] for i in to_scan], self.describe)
         self.stats.by_child += outcome.by_child
         self.stats.child_failed = self.stats.child_failed or outcome.child_failed
         if scan.reused_from is None:
@@ -265,8 +302,8 @@ class _RootBuild:
             where = {j: i for i, j in enumerate(reused) if j >= 0}
             problems = {where[j]: p for j, p in old.problems.items() if j in where}
         deps: dict[int, Dependencies] = {}
-        for position, (problem, module, is_package, runtime, typing_only) in zip(
-            to_scan, outcome.described, strict=True
+        for position, (_, (problem, module, is_package, runtime, typing_only)) in zip(
+            to_scan, outcome.scanned, strict=True
         ):
             modules[position] = module
             packages[position] = 1 if is_package else 0
@@ -290,8 +327,11 @@ class _RootBuild:
 
         Dependency names repeat across files; interned, marshal writes each once.
         """
-        relative = next((path[len(p) + 1 :] for p in self.layout if path.startswith(p + "/")), None)
-        named = module_name(PurePosixPath(relative)) if relative else None
+        named = None
+        for prefix in self.import_prefixes:
+            if path.startswith(prefix):
+                named = module_name(PurePosixPath(path[len(prefix) :]))
+                break
         if named is None:
             return (problem, "", False, (), ())
         module, is_package = named
@@ -301,8 +341,8 @@ class _RootBuild:
             problem,
             module,
             is_package,
-            tuple(intern(d) for d in sorted(runtime)),
-            tuple(intern(d) for d in sorted(typing_only)),
+            tuple(map(intern, sorted(runtime))),
+            tuple(map(intern, sorted(typing_only))) if typing_only else (),
         )
 
     @staticmethod
@@ -330,11 +370,10 @@ class _RootBuild:
 class _Scan:
     """What :meth:`_RootBuild._compare` found: the files to scan, and where the rest were."""
 
-    __slots__ = ("positions", "reused", "reused_from", "sizes")
+    __slots__ = ("positions", "reused", "reused_from")
 
     def __init__(self) -> None:
         self.positions: list[int] = []  # new positions of the files to scan
-        self.sizes: list[int] = []  # their sizes, to share the scan between processes
         self.reused = array("i")  # per new position: the old one it reuses, -1: scanned
         self.reused_from: array[int] | None = (
             None  # ``reused``, None when every file kept its place
@@ -342,12 +381,8 @@ class _Scan:
 
 
 def _index(all_dependencies: list[Dependencies], mode: str, count: int) -> Index:
-    lists: dict[str, list[int]] = {}
+    lists: defaultdict[str, list[int]] = defaultdict(list)
     for position, deps in enumerate(all_dependencies):
         for module in dependencies_in(deps, mode):
-            files = lists.get(module)
-            if files is None:
-                lists[module] = [position]
-            else:
-                files.append(position)
+            lists[module].append(position)
     return PackedIndex.from_lists(lists, count)

@@ -42,6 +42,30 @@ _IMPORT = re.compile(r"import\s+(.+)", re.DOTALL)
 _FROM = re.compile(rf"from\s*(\.*)\s*({_DOTTED})?\s*import\b\s*(.+)", re.DOTALL)
 _NAME_AS = re.compile(rf"({_DOTTED})(?:\s+as\s+[^\W\d]\w*)?")
 
+# The usual statement, alone on its line and in ASCII, read by one match: the
+# general parse below gives the same records for every line this matches.
+_WORD = rb"[A-Za-z_][A-Za-z0-9_]*"
+_MODULE = _WORD + rb"(?:\." + _WORD + rb")*"
+_AS = rb"(?:[ \t]+as[ \t]+" + _WORD + rb")?"
+_WRAPPED_AS = rb"(?:[ \t\n]+as[ \t\n]+" + _WORD + rb")?"
+_SIMPLE = re.compile(
+    rb"[ \t]*(?P<statement>"
+    rb"from(?=[ \t.])[ \t]*(?P<dots>\.*)[ \t]*(?P<module>"
+    + _MODULE
+    + rb")?[ \t]+(?P<keyword>import)"
+    rb"(?:[ \t]+(?P<names>\*|" + _WORD + _AS + rb"(?:[ \t]*,[ \t]*" + _WORD + _AS + rb")*)"
+    rb"|[ \t]*\((?P<wrapped>[ \t\n]*"
+    + _WORD
+    + _WRAPPED_AS
+    + rb"(?:[ \t\n]*,[ \t\n]*"
+    + _WORD
+    + _WRAPPED_AS
+    + rb")*[ \t\n]*,?[ \t\n]*)\))"
+    rb"|import[ \t]+(?P<modules>" + _MODULE + _AS + rb"(?:[ \t]*,[ \t]*" + _MODULE + _AS + rb")*)"
+    rb")[ \t]*(?=\n|\Z)"
+)
+_FIRST_NAMES = re.compile(r"([\w.*]+)(?:\s+as\s+\w+)?")
+
 
 def scan_source(source: bytes) -> ScanResult:
     """Import statements of ``source``, and a problem description when unsure."""
@@ -64,6 +88,12 @@ def scan_source(source: bytes) -> ScanResult:
     while keyword >= 0:
         after = keyword + 6
         if keyword >= end and _is_keyword(code, keyword, after):
+            simple = _simple_statement(code, keyword, type_checking)
+            if simple is not None:
+                read, end = simple
+                records.extend(read)
+                keyword = find(b"import", after)
+                continue
             start = _statement_start(code, keyword)
             if start < 0:
                 problem = problem or _unreadable(source, keyword)
@@ -78,6 +108,40 @@ def scan_source(source: bytes) -> ScanResult:
                     records.extend(parsed)
         keyword = find(b"import", after)
     return tuple(records), problem
+
+
+def _simple_statement(
+    code: bytes, keyword: int, type_checking: list[tuple[int, int]]
+) -> tuple[list[ImportRecord], int] | None:
+    """Records and end of the usual statement holding the ``import`` at ``keyword``.
+
+    None when the line continues another (a backslash ends the one before) or
+    says more than :data:`_SIMPLE` reads: :func:`_parse_statement` then reads it.
+    One function for the lot: most import statements of a tree come here.
+    """
+    line_start = code.rfind(b"\n", 0, keyword) + 1
+    if line_start >= 2 and code[line_start - 2] == 0x5C:
+        return None
+    simple = _SIMPLE.match(code, line_start)
+    if simple is None:
+        return None
+    _, dots, module, _, names, wrapped, modules = simple.groups()
+    # The keyword found first must be the statement's own: in `from import.x
+    # import y` the general parse reports the first as unreadable.
+    start = simple.start(1)
+    if (start if modules is not None else simple.start(4)) != keyword:
+        return None
+    under_tc = bool(type_checking) and any(lo <= start < hi for lo, hi in type_checking)
+    if modules is not None:
+        found = _FIRST_NAMES.findall(modules.decode())
+        return [(False, 0, name, (), under_tc) for name in found], simple.end()
+    if module is None and not dots:
+        return None
+    name = module.decode() if module is not None else ""
+    if name == "__future__":
+        return [], simple.end()
+    imported = tuple(_FIRST_NAMES.findall((names or wrapped).decode()))
+    return [(True, len(dots), name, imported, under_tc)], simple.end()
 
 
 def _is_keyword(code: bytes, start: int, end: int) -> bool:

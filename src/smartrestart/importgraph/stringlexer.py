@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from smartrestart.importgraph.literals import plain_body
 from smartrestart.importgraph.regex import compile_pattern
 
 # A problem is (byte offset it is about, description).
@@ -37,19 +38,6 @@ _FORMATTED_PREFIXES = frozenset({b"f", b"fr", b"rf", b"t", b"tr", b"rt"})
 _DOUBLE, _SINGLE = 0x22, 0x27
 _FIELD = -1  # marks a replacement field's own brace on a bracket stack
 _CLOSING = {0x29: 0x28, 0x5D: 0x5B, 0x7D: 0x7B}  # ) ] } -> ( [ {
-
-
-def plain_body(quote: bytes, *, triple: bool) -> bytes:
-    """Pattern of a non-formatted literal after its opening quote(s), closing quote(s) included.
-
-    A backslash escapes any byte, a line break included; that is all there is
-    to the end of a literal whose prefix has no ``f`` or ``t``.
-    """
-    if triple:
-        body = rb"[^<q>\\]*+(?:(?:\\.|<q>(?!<q><q>))[^<q>\\]*+)*+<q><q><q>"
-    else:
-        body = rb"[^<q>\\\n]*+(?:\\.[^<q>\\\n]*+)*+<q>"
-    return body.replace(b"<q>", quote)
 
 
 _PLAIN = {

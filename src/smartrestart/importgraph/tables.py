@@ -19,6 +19,8 @@ from smartrestart.importgraph.walk import DirListing
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from smartrestart.importgraph.parallel import Scanned
+
 # A stat triple that matches no file: an entry to scan again next time.
 UNTRUSTED = -1
 
@@ -138,6 +140,38 @@ class RootCache:
         self._packed: PackedDependencies | None = None
         self._packed_at: array[int] | None = None  # position -> packed entry; None: same
         self._deps: dict[int, Dependencies] = {}
+
+    @classmethod
+    def scanned(
+        cls,
+        layout: tuple[str, ...],
+        files: Sequence[str],
+        scans: Sequence[Scanned],
+        racy_after: int,
+    ) -> RootCache:
+        """The tables of freshly scanned ``files``: those gone since the walk left out.
+
+        A file changed within the racy window (mtime from ``racy_after`` on) is
+        scanned again next time.
+        """
+        tables = cls(layout)
+        kept, stats, modules = tables.files, tables.stats, tables.modules
+        packages, problems = tables.packages, tables.problems
+        deps = tables._deps
+        for relative, (status, described) in zip(files, scans, strict=True):
+            if status is None:
+                continue
+            size, mtime, inode = status
+            problem, module, is_package, runtime, typing_only = described
+            position = len(kept)
+            kept.append(relative)
+            stats.extend((size, mtime if mtime < racy_after else UNTRUSTED, inode))
+            modules.append(module)
+            packages.append(1 if is_package else 0)
+            if problem is not None:
+                problems[position] = problem
+            deps[position] = (runtime, typing_only)
+        return tables
 
     # -- directory listings ------------------------------------------------
 

@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 RACY_SECONDS = 2.0
 _SKIP_NAMES = frozenset({"__pycache__", "node_modules"})
@@ -51,16 +51,25 @@ class Walk:
         self.unreadable: dict[str, str] = {}
 
 
-def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
-    """All ``.py`` files under ``root`` (an absolute path), relative to it."""
+def walk_python_files(
+    root: str,
+    cached: dict[str, DirListing],
+    publish: Callable[[list[str]], None] | None = None,
+) -> Walk:
+    """All ``.py`` files under ``root`` (an absolute path), relative to it.
+
+    ``publish`` is given the list of files found so far each time it grew,
+    so that scanning them can start before the walk is done.
+    """
     result = Walk()
     racy_after = (time.time() - RACY_SECONDS) * 1e9
     prefix = root + "/" if root != "/" else "/"
     stat = os.stat
-    files = result.files
+    files, listings, unreadable = result.files, result.listings, result.unreadable
     stack = [""]
+    pop, push = stack.pop, stack.extend
     while stack:
-        relative = stack.pop()
+        relative = pop()
         directory = prefix + relative if relative else root
         try:
             mtime = stat(directory).st_mtime_ns
@@ -69,23 +78,27 @@ def walk_python_files(root: str, cached: dict[str, DirListing]) -> Walk:
             continue
         listing = cached.get(relative)
         if listing is None or listing[0] != mtime:
-            listing = _list_directory(
-                directory, is_root=not relative, mtime=mtime, unreadable=result.unreadable
-            )
+            listing = _list_directory(directory, not relative, mtime, unreadable)
             if listing is None:
                 result.complete = False
                 continue
         if listing[0] < racy_after and listing[0] != UNTRUSTED_MTIME:
-            result.listings[relative] = listing
+            listings[relative] = listing
         else:
             result.complete = False
         _, subdirs, names = listing
-        if relative:
-            files.extend(f"{relative}/{name}" for name in names)
-            stack.extend(f"{relative}/{name}" for name in subdirs)
-        else:
+        if not relative:
             files.extend(names)
-            stack.extend(subdirs)
+            push(subdirs)
+            continue
+        if names:
+            base = relative + "/"
+            files.extend([base + name for name in names])
+            if publish is not None:
+                publish(files)
+        if subdirs:
+            base = relative + "/"
+            push([base + name for name in subdirs])
     return result
 
 
@@ -107,7 +120,7 @@ def tree_unchanged(root: str, directories: Iterable[tuple[str, int]]) -> bool:
 
 
 def _list_directory(
-    directory: str, *, is_root: bool, mtime: int, unreadable: dict[str, str]
+    directory: str, is_root: bool, mtime: int, unreadable: dict[str, str]
 ) -> DirListing | None:
     subdirs: list[str] = []
     files: list[str] = []
@@ -122,8 +135,11 @@ def _list_directory(
                             files.append(name)
                     elif name == "pyvenv.cfg" and not is_root:
                         return (mtime, (), ())  # a virtual environment, not project code
-                    elif entry.is_dir(follow_symlinks=False) and _descend(
-                        directory, name, is_root=is_root
+                    elif entry.is_dir(follow_symlinks=False) and (
+                        name[0] != "."
+                        and name not in _SKIP_NAMES
+                        and not name.endswith(".egg-info")
+                        and (not is_root or _descend_top_level(directory, name))
                     ):
                         subdirs.append(name)
                 except OSError as exc:  # a symlink loop, a file gone mid-walk
@@ -133,12 +149,15 @@ def _list_directory(
         return None
     if len(unreadable) > problems:
         mtime = UNTRUSTED_MTIME  # never reuse this listing: the next run must see it again
-    return (mtime, tuple(sorted(subdirs, reverse=True)), tuple(sorted(files)))
+    if subdirs:
+        subdirs.sort(reverse=True)
+    if files:
+        files.sort()
+    return (mtime, tuple(subdirs), tuple(files))
 
 
-def _descend(parent: str, name: str, *, is_root: bool) -> bool:
-    if name.startswith(".") or name in _SKIP_NAMES or name.endswith(".egg-info"):
-        return False
-    if is_root and name in _TOP_LEVEL_ARTIFACTS:
-        return os.path.isfile(os.path.join(parent, name, "__init__.py"))
+def _descend_top_level(root: str, name: str) -> bool:
+    """``build`` and ``dist`` directly under the root are packaging output unless packages."""
+    if name in _TOP_LEVEL_ARTIFACTS:
+        return os.path.isfile(os.path.join(root, name, "__init__.py"))
     return True
