@@ -67,7 +67,7 @@ def slow_parent(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def serial_graph(root: Path, monkeypatch: pytest.MonkeyPatch) -> ImportGraph:
     with monkeypatch.context() as patched:
-        patched.setattr(parallel, "parallel_allowed", lambda: False)
+        patched.setattr(parallel, "fork_allowed", lambda: False)
         graph = build_graph([root], cache_dir=None)
     assert graph.stats.by_child == 0
     return graph
@@ -157,6 +157,10 @@ def test_a_pool_left_by_an_error_leaves_no_child_behind(tmp_path: Path) -> None:
 def test_one_cpu_to_run_on_is_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """CPUAffinity= (or taskset) to one CPU: os.cpu_count() still counts the machine's."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    assert not parallel.parallel_allowed()
+    assert not parallel.ScanPool("/", _never_described).allowed
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    assert parallel.parallel_allowed()
+    assert parallel.ScanPool("/", _never_described).allowed
+
+
+def _never_described(path: str, records: object, problem: str | None) -> parallel.Described:
+    raise AssertionError(f"{path} scanned")

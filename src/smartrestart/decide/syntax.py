@@ -26,12 +26,12 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from smartrestart.forking import fork_allowed, usable_cpus, write_all
 from smartrestart.regularfile import read_regular
 
 if TYPE_CHECKING:
@@ -164,14 +164,13 @@ class SyntaxCheck:
 
 
 def _worth_forking(sources: Sequence[str]) -> bool:
-    """Large enough, a CPU idle now, and no thread whose locks a fork would copy.
+    """Large enough, forking allowed (:func:`~smartrestart.forking.fork_allowed`), a CPU idle now.
 
-    The thread rule is :func:`smartrestart.importgraph.parallel.parallel_allowed`'s
-    (not imported: a warm run never scans). A CPU must be idle, not merely
-    present: on a busy host the child takes its time from this process, and
-    the fork then costs more than the compilation it moves.
+    A CPU must be idle, not merely present: on a busy host the child takes
+    its time from this process, and the fork then costs more than the
+    compilation it moves.
     """
-    if threading.active_count() != 1 or not _idle_cpu():
+    if not fork_allowed() or not _idle_cpu():
         return False
     total = 0
     for path in sources:
@@ -190,9 +189,6 @@ def _idle_cpu() -> bool:
     Linux's count of runnable tasks, in ``/proc/loadavg``, is of this moment;
     where it cannot be read, a second CPU is taken to be free.
     """
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (usable or 1) < 2:
-        return False
     try:
         loadavg = os.open("/proc/loadavg", os.O_RDONLY)
         try:
@@ -201,7 +197,7 @@ def _idle_cpu() -> bool:
             os.close(loadavg)
     except (OSError, IndexError, ValueError):
         return True
-    return runnable < (usable or 1)
+    return runnable < usable_cpus()
 
 
 def _fork_check(check: Callable[[], list[str]]) -> tuple[int, int] | None:
@@ -217,9 +213,7 @@ def _fork_check(check: Callable[[], list[str]]) -> tuple[int, int] | None:
         status = 1
         try:
             os.close(read_end)
-            view = memoryview(marshal.dumps(check()))
-            while view:
-                view = view[os.write(write_end, view) :]
+            write_all(write_end, marshal.dumps(check()))
             status = 0
         finally:
             os._exit(status)

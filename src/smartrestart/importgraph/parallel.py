@@ -39,10 +39,10 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from smartrestart.forking import fork_allowed, write_all
 from smartrestart.regularfile import read_regular_stat
 
 FORK_AT_FILES = 64
@@ -84,11 +84,6 @@ def _status_of(path: str) -> FileStat:
     return status.st_size, status.st_mtime_ns, status.st_ino
 
 
-def parallel_allowed() -> bool:
-    """Two CPUs this process may run on (a unit's CPUAffinity=, taskset), no other thread."""
-    return len(os.sched_getaffinity(0)) >= 2 and threading.active_count() == 1
-
-
 class ScanOutcome:
     """The scanned files, in the order asked, and who did the work."""
 
@@ -121,7 +116,7 @@ class ScanPool:
     def __init__(self, prefix: str, describe: Describe, *, parallel: bool | None = None) -> None:
         self.prefix = prefix
         self.describe = describe
-        self.allowed = parallel_allowed() if parallel is None else parallel
+        self.allowed = fork_allowed() if parallel is None else parallel
         self.pid = 0
         self.sent = 0  # files the child knows of
         self.stream = -1  # write end of the pipe of paths; -1: closed
@@ -152,11 +147,9 @@ class ScanPool:
         if self.stream < 0 or len(files) == self.sent:
             return
         new = "\0".join(files[self.sent :]) + "\0"
-        data = memoryview(new.encode(_FS_ENCODING, _FS_ERRORS))  # os.fsencode, all at once
         self.sent = len(files)
-        try:
-            while data:
-                data = data[os.write(self.stream, data) :]
+        try:  # os.fsencode, all at once
+            write_all(self.stream, new.encode(_FS_ENCODING, _FS_ERRORS))
         except OSError:  # the child is gone: the parent scans what it would have
             self._close(self.stream)
             self.stream = -1
@@ -259,9 +252,7 @@ def _child(pool: ScanPool, files: list[str], paths: int, done: int) -> None:
             counters[_CHILD_NEXT] = i + 1
             scanned.append(pool._scan(files[i]))
             i += 1
-        blob = memoryview(marshal.dumps(scanned))
-        while blob:
-            blob = blob[os.write(pool.memfd, blob) :]
+        write_all(pool.memfd, marshal.dumps(scanned))
         os.write(done, b"\1")
         status = 0
     finally:
