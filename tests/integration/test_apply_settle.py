@@ -16,17 +16,18 @@ from tests.integration.helpers import apply, apply_json, invocation, make_app
 from tests.testbed import PROJECT, TestBed
 
 SCHEMA = json.loads((PROJECT / "src/smartrestart/schemas/apply-report.schema.json").read_text())
-DIES = (
+DIES_AFTER = (
     "[Service]\n"
-    "ExecStart=/bin/sh -c 'echo starting; sleep 0.3; echo bad configuration >&2; exit 3'\n"
+    "ExecStart=/bin/sh -c 'echo starting; sleep {}; echo bad configuration >&2; exit 3'\n"
 )
 RUNS = "[Service]\nExecStart=/bin/sleep infinity\n"
 
 
-def two_units(bed: TestBed, name: str) -> tuple[str, str, str]:
-    """A unit that dies right after each start, one that runs; both restarted by any change."""
+def two_units(bed: TestBed, name: str, dies_after: float = 0.3) -> tuple[str, str, str]:
+    """A unit that dies ``dies_after`` seconds after each start, one that runs; both restarted
+    by any change."""
     dies, runs = f"{name}-dies.service", f"{name}-runs.service"
-    bed.install_unit(dies, DIES, reload=False)
+    bed.install_unit(dies, DIES_AFTER.format(dies_after), reload=False)
     bed.install_unit(runs, RUNS)
     bed.systemctl("start", runs)
     app = make_app(
@@ -61,7 +62,10 @@ def test_settle_fails_a_start_systemd_called_done(bed: TestBed, unit_name: str) 
 
 
 def test_check_changes_nothing_and_predicts_the_run(bed: TestBed, unit_name: str) -> None:
-    app, dies, runs = two_units(bed, unit_name)
+    # Dying 0.3 s after its start, the unit could be seen dead by the real run's
+    # verification on a loaded machine (then "failed", rightly): the check and
+    # the run are compared on a unit that outlives both.
+    app, dies, runs = two_units(bed, unit_name, dies_after=30)
     before = {unit: invocation(bed, unit) for unit in (dies, runs)}
     code, check = apply_json(bed, app, "--check", "--diff", "x.py")
     jsonschema.validate(check, SCHEMA)
