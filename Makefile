@@ -33,11 +33,16 @@ example: setup
 # included (pyproject.toml's [tool.coverage]), printed at the end. A process
 # the tests kill (SIGKILL, a watchdog) may leave a data file half-written:
 # combine cannot read it, so it is dropped rather than warned about twice.
+# pytest's verdict (the failed tests' names and its last line) is printed again
+# after the report, so that the end of a CI log says what failed.
 test: setup lint ansible-sanity
-	@rm -rf .coverage-data
-	@$(PY) -m coverage run -m pytest tests; status=$$?; \
+	@rm -rf .coverage-data && mkdir .coverage-data
+	@{ $(PY) -m coverage run -m pytest tests; echo $$? >.coverage-data/status; } 2>&1 \
+		| tee .coverage-data/pytest.log; status=$$(cat .coverage-data/status); \
 		$(PY) -m coverage combine -q 2>/dev/null; rm -f .coverage-data/coverage.*; \
-		$(PY) -m coverage report; exit $$status
+		$(PY) -m coverage report; \
+		grep -E '^(FAILED|ERROR) |^=+ .*[0-9]+ (passed|failed|errors?)' .coverage-data/pytest.log; \
+		exit $$status
 
 # As root, installs the missing Debian packages. Otherwise names them, and stops
 # when setup cannot work without them.
