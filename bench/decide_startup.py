@@ -34,7 +34,7 @@ def main() -> None:
     compileall.compile_dir(source, quiet=1)
     # What the installed console script runs, with the package imported from
     # src/ directly: an editable install's import hook would add its own cost.
-    smartrestart = [python, "-c", "from smartrestart.cli.main import main; main()"]
+    smartrestart = [python, "-c", "from smartrestart.cli.entry import main; main()"]
     with tempfile.TemporaryDirectory() as work:
         rules = Path(work) / "restart-rules.yaml"
         rules.write_text(RULES)

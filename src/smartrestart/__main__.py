@@ -1,5 +1,5 @@
 """Allow ``python -m smartrestart``."""
 
-from smartrestart.cli.main import main
+from smartrestart.cli.entry import main
 
 main()

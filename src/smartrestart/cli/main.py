@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -36,6 +37,10 @@ COMMANDS = {
     "exec": "smartrestart.cli.exec:exec_command",
     "watch": "smartrestart.cli.watch:watch_command",
 }
+# Commands that may run for hours (a supervised program, a watch session, a
+# followed journal): the console script starts with the cyclic garbage
+# collector off (smartrestart.cli.entry says why); these turn it back on.
+LONG_LIVED = frozenset({"exec", "watch", "logs"})
 
 
 class SmartRestartGroup(click.Group):
@@ -56,6 +61,14 @@ class SmartRestartGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in LONG_LIVED:
+            collect_cycles()
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -152,6 +165,13 @@ def main() -> None:
         sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def collect_cycles() -> None:
+    """Turn the cyclic collector on, sparing it the objects built so far (all long-lived)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def exit_code_of(exit_request: SystemExit) -> int:
