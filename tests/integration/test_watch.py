@@ -67,7 +67,9 @@ def test_watch_restarts_exactly_the_units_a_change_reaches(bed: TestBed, unit_na
     written = time.monotonic()
     bed.write(f"{app}/src/lib/db.py", "VERSION = 2\n")
     bed.wait_for(lambda: invocation(bed, a) != before_a, timeout=10)
-    assert time.monotonic() - written < 0.1 + 1 + 0.5  # debounce + 1 s (+ the test's own polling)
+    # Seconds, not minutes: the change was seen as it happened. How fast is for
+    # bench/watch_latency.py; 1.6 s, as here before, a loaded CI machine can miss.
+    assert time.monotonic() - written < 5
     assert invocation(bed, b) == before_b
 
     # 2. An editor's atomic save (temp file, rename) counts as a change of the target.
