@@ -17,8 +17,9 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def write_rules(directory: Path, text: str, name: str = "rules.yaml") -> Path:
+def write_rules(directory: Path, text: str, name: str = "rules.yaml") -> str:
+    """Write a rules file; its path as the rules loaders take it (a ``str``)."""
     path = directory / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+    return str(path)

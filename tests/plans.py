@@ -4,14 +4,13 @@ build_plan), and a journal sink that keeps what was logged."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from smartrestart.apply.model import Plan, build_plan
 from smartrestart.decide.model import decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Rule, RuleSet
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 
 
 def plan_of(*actions: Action, changed: tuple[str, ...] = ("changed.py",)) -> Plan:

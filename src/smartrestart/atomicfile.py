@@ -1,6 +1,8 @@
 """Atomic, idempotent file writes that never follow a symlink out of their directory.
 
 Standard library only: the notify library (used inside services) shares it.
+Paths are strings or path objects alike; no pathlib import: the import
+cache writes through here on ``decide``'s path (:mod:`smartrestart.pathnames`).
 
 The directory is opened once with ``O_NOFOLLOW`` and every later operation is
 relative to that descriptor (``dir_fd``), so a symlink planted in place of the
@@ -15,8 +17,8 @@ import contextlib
 import errno
 import os
 from enum import StrEnum
-from pathlib import Path
 
+from smartrestart import pathnames
 from smartrestart.regularfile import read_regular
 
 # Files written atomically here are small: drop-ins, state, caches.
@@ -32,18 +34,36 @@ class UnsafePathError(OSError):
     """The target or its directory is a symlink; we refuse to follow it."""
 
 
-def open_directory(directory: Path, *, create: bool = False, mode: int = 0o755) -> int:
+def open_directory(
+    directory: str | os.PathLike[str], *, create: bool = False, mode: int = 0o755
+) -> int:
     """A descriptor of ``directory`` opened without following a final symlink."""
+    path = pathnames.join(os.fspath(directory))
     if create:
-        directory.mkdir(parents=True, exist_ok=True, mode=mode)
+        _make_directory(path, mode)
     try:
-        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and directory.is_symlink():
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and pathnames.is_symlink(path):
             raise UnsafePathError(
-                exc.errno, "refusing to follow a symlinked directory", str(directory)
+                exc.errno, "refusing to follow a symlinked directory", path
             ) from None
         raise
+
+
+def _make_directory(path: str, mode: int, *, parents: bool = True) -> None:
+    """``Path(path).mkdir(mode, parents, exist_ok=True)``: missing parents get 0o777 (umask)."""
+    try:
+        os.mkdir(path, mode)
+    except FileNotFoundError:
+        parent = pathnames.parent(path)
+        if not parents or parent == path:
+            raise
+        _make_directory(parent, 0o777)
+        _make_directory(path, mode, parents=False)
+    except OSError:
+        if not pathnames.is_dir(path):
+            raise
 
 
 def read_in(dir_fd: int, name: str, limit: int = MAX_READ_BYTES) -> bytes | None:
@@ -106,7 +126,7 @@ def write_in(
 
 
 def write_file(
-    path: Path,
+    path: str | os.PathLike[str],
     content: bytes,
     *,
     mode: int = 0o644,
@@ -116,8 +136,10 @@ def write_file(
     compare: bool = True,
 ) -> WriteOutcome:
     """:func:`write_in` for a path: opens its directory safely first."""
-    dir_fd = open_directory(path.parent, create=create_dirs, mode=dir_mode)
+    spelled = pathnames.join(os.fspath(path))
+    dir_fd = open_directory(pathnames.parent(spelled), create=create_dirs, mode=dir_mode)
     try:
-        return write_in(dir_fd, path.name, content, mode=mode, durable=durable, compare=compare)
+        name = pathnames.name(spelled)
+        return write_in(dir_fd, name, content, mode=mode, durable=durable, compare=compare)
     finally:
         os.close(dir_fd)

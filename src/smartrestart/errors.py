@@ -7,12 +7,8 @@ man page are derived, so the documentation cannot drift from the code.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from smartrestart.records import NamedTuple
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -67,7 +63,7 @@ class Location(NamedTuple):
     matters for a command whose start-up budget is 1.3x that of click + yaml.
     """
 
-    file: Path
+    file: str  # as pathlib would spell it (see smartrestart.pathnames)
     line: int = 0
 
     def __str__(self) -> str:

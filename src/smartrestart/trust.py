@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from typing import NamedTuple
 
+from smartrestart import pathnames
 from smartrestart.errors import ConfigError, Location, UsageError
 
-TRUST_FILE = Path("etc/smartrestart/trust.yaml")
+TRUST_FILE = "etc/smartrestart/trust.yaml"
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 
@@ -127,7 +127,7 @@ def _parents(absolute: str) -> list[str]:
         directory = parent
 
 
-def require_trusted(path: Path, policy: TrustPolicy, *, what: str) -> None:
+def require_trusted(path: str, policy: TrustPolicy, *, what: str) -> None:
     """Refuse to read ``path`` for acting on it unless its owners are trusted."""
     reason = untrusted_reason(path, policy)
     if reason:
@@ -139,9 +139,9 @@ def require_trusted(path: Path, policy: TrustPolicy, *, what: str) -> None:
         )
 
 
-def load_policy(config_root: Path) -> TrustPolicy:
+def load_policy(config_root: str) -> TrustPolicy:
     """Root, the invoking user, and the owners ``trust.yaml`` names (itself root's own)."""
-    path = config_root / TRUST_FILE
+    path = pathnames.join(config_root, TRUST_FILE)
     if not os.path.lexists(path):
         return TrustPolicy.for_invoker()
     root_only = TrustPolicy(frozenset({0, os.geteuid()}))

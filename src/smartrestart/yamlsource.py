@@ -14,7 +14,6 @@ Python's recursion limit in the constructor.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -61,7 +60,7 @@ class YamlList(list[Any]):
 
 
 class _LocatingLoader(_BaseLoader):
-    source: Path
+    source: str
 
 
 def _location(loader: _LocatingLoader, node: yaml.Node) -> Location:
@@ -107,7 +106,7 @@ _LocatingLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
-def load_yaml_file(path: Path) -> Any:
+def load_yaml_file(path: str) -> Any:
     """Load ``path`` with safe constructors only; every failure is a ConfigError."""
     try:
         raw = read_regular(path, MAX_RULES_FILE_BYTES)
@@ -125,7 +124,7 @@ def load_yaml_file(path: Path) -> Any:
     return load_yaml_text(text, path)
 
 
-def load_yaml_text(text: str, source: Path) -> Any:
+def load_yaml_text(text: str, source: str) -> Any:
     """Load YAML ``text`` as if read from ``source``."""
     _check_nesting(text, source)
     loader = _LocatingLoader(text)
@@ -143,7 +142,7 @@ def load_yaml_text(text: str, source: Path) -> Any:
         loader.dispose()
 
 
-def _check_nesting(text: str, source: Path) -> None:
+def _check_nesting(text: str, source: str) -> None:
     """Refuse collections nested deeper than :data:`MAX_NESTING`, from parser events.
 
     Syntax errors are left to the loader, which reports them with their line;

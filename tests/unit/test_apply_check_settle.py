@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,7 @@ from smartrestart.rules.model import Action, Mode
 from tests.fakesystemd import FakeSystemd, FakeUnit
 from tests.plans import plan_of
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 
 
 def ignore(kind: str, message: str, fields: Mapping[str, object]) -> None:

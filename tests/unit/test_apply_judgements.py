@@ -3,8 +3,6 @@ and planned: the cases between the orchestration tests of test_executor."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smartrestart.apply.model import (
     Group,
     Outcome,
@@ -22,7 +20,7 @@ from smartrestart.errors import Location
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import UnitState
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 ACTIVE = UnitState("u.service", "loaded", "active", "running", "aa", service_type="simple")
 NEW = ACTIVE._replace(invocation_id="bb", result="success")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from smartrestart.apply.model import (
@@ -22,7 +20,7 @@ from smartrestart.errors import ExitCode, Location
 from smartrestart.rules.model import Action, Mode, Rule, RuleSet
 from smartrestart.systemd.backend import UnitState
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 
 
 def rules(*actions: Action) -> RuleSet:

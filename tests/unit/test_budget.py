@@ -27,7 +27,7 @@ from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, Unit
 from smartrestart.timespan import MAX_TIMESPAN_USEC, parse_timespan
 from tests.helpers import write_rules
 
-HERE = Location(Path("rules.yaml"), 3)
+HERE = Location("rules.yaml", 3)
 
 
 def directives(budget: Budget, version: int = 257) -> dict[str, str]:

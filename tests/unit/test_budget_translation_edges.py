@@ -3,14 +3,12 @@ budgets a rules file cannot write but the functions accept, and each warning's e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smartrestart.budget.model import Backoff, Budget, Escalation, EscalationVerb
 from smartrestart.budget.model import RestartType as R
 from smartrestart.budget.translate import translate
 from smartrestart.errors import Location
 
-HERE = Location(Path("rules.yaml"), 3)
+HERE = Location("rules.yaml", 3)
 STOP_APP = Escalation(EscalationVerb.STOP, "app.target")
 
 

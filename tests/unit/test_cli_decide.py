@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, write_rules
+from tests.helpers import FIXTURES, write_rules, write_tree
 
 EXAMPLE = FIXTURES / "multi-service"
 
@@ -268,6 +269,62 @@ def test_decide_does_not_import_pystemd(example: Path) -> None:
         [sys.executable, "-c", code], cwd=example, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().endswith("[]")
+
+
+# Imported by pathlib (with ntpath and fnmatch): about 3 ms of a warm decide.
+PATHLIB_AND_ITS_IMPORTS = ("pathlib", "urllib.parse", "ipaddress")
+# The console script's entry, reporting at its os._exit which of those it imported.
+REPORTING_ENTRY = """
+import os, sys
+real_exit = os._exit
+def exit_reporting(code):
+    imported = sorted(m for m in {watched!r} if m in sys.modules)
+    print("imported:", imported, file=sys.stderr, flush=True)
+    real_exit(code)
+os._exit = exit_reporting
+sys.argv = ["smartrestart", *sys.argv[1:]]
+from smartrestart.cli.entry import main
+main()
+"""
+
+
+def imported_by_decide(*args: str, cwd: Path) -> list[str]:
+    """Which of :data:`PATHLIB_AND_ITS_IMPORTS` ``smartrestart decide ARGS`` imported."""
+    code = REPORTING_ENTRY.format(watched=PATHLIB_AND_ITS_IMPORTS)
+    # Coverage's start-up in a measured subprocess imports pathlib itself.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "decide", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == "restart_app\n"
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("imported: "), result.stderr
+    return list(ast.literal_eval(last.removeprefix("imported: ")))
+
+
+def test_decide_does_not_import_pathlib_plain_or_warm(tmp_path: Path) -> None:
+    """pathlib costs a warm decide about 3 ms of start-up: its usual paths do without it."""
+    rules = write_rules(
+        tmp_path,
+        "actions:\n  restart_app: {units: [app.service]}\n"
+        "rules:\n  - {pattern: '**', actions: [restart_app]}\n",
+    )
+    tree = write_tree(
+        tmp_path / "tree",
+        {"pkg/__init__.py": "", "pkg/a.py": "X = 1\n", "pkg/b.py": "from pkg import a\n"},
+    )
+    leaf = str(tree / "pkg/a.py")
+    assert imported_by_decide("-r", rules, leaf, cwd=tmp_path) == []
+    graph = ("--config-root", str(tmp_path / "none"), "-r", rules, "--root", str(tree))
+    cache = tmp_path / "cache"
+    imported_by_decide(*graph, "--cache-dir", str(cache), leaf, cwd=tmp_path)  # cold
+    assert any(cache.iterdir()), "the cold run wrote the cache"
+    assert imported_by_decide(*graph, "--cache-dir", str(cache), leaf, cwd=tmp_path) == []
 
 
 def test_version_and_help() -> None:

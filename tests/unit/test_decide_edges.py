@@ -3,8 +3,6 @@ matching, and the import chain every reason carries (empty for a file that chang
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +12,7 @@ from smartrestart.decide.model import Reason, decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
 
-HERE = Location(Path("rules.yaml"), 1)
+HERE = Location("rules.yaml", 1)
 
 
 @pytest.mark.parametrize(

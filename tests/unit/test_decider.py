@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +10,7 @@ from smartrestart.decide.model import decide
 from smartrestart.errors import Location
 from smartrestart.rules.model import Action, Fallback, FallbackKind, Rule, RuleSet
 
-HERE = Location(Path("test.yaml"), 1)
+HERE = Location("test.yaml", 1)
 
 
 def matches(path: str, pattern: str) -> bool:

@@ -28,7 +28,7 @@ from tests.helpers import write_rules
 
 MINE = "/srv/app/rules.yaml"
 OURS = f"{MARKER} from {MINE}.\n[Service]\nRestart=always\n"
-OWNERSHIP = Ownership.of([Path(MINE)], [Path("/etc/smartrestart/rules.d")])
+OWNERSHIP = Ownership.of([MINE], ["/etc/smartrestart/rules.d"])
 
 
 def ours_from(source: str) -> str:
@@ -195,7 +195,7 @@ def generate(
 ) -> GenerateOutcome:
     request = GenerateRequest(
         rules_files=[write_rules(tmp_path, rules_text)],
-        config_root=tmp_path / "none",
+        config_root=f"{tmp_path}/none",
         unit_dir=None if image else tmp_path / "units",
         root=image,
         systemd_version=257,

@@ -8,8 +8,6 @@ reported, and that nothing escapes as an exception once something acted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Executor
@@ -21,7 +19,7 @@ from smartrestart.unitname import unit_name_problem
 from tests.fakesystemd import FakeSystemd, FakeUnit, unreachable
 from tests.plans import Journal, plan_of
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 
 
 def execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,7 @@ from tests import plans
 from tests.fakesystemd import FakeSystemd, FakeUnit
 from tests.plans import Journal
 
-HERE = Location(Path("r.yaml"), 1)
+HERE = Location("r.yaml", 1)
 WAIT = 3.0  # how long systemd works on each group's jobs
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smartrestart.budget.model import Budget, RestartType
 from smartrestart.errors import Location
 from smartrestart.handle.model import (
@@ -19,7 +17,7 @@ from smartrestart.systemd.backend import UnitState
 
 TRANSIENT = Budget(
     "a.service",
-    Location(Path("rules.yaml"), 3),
+    Location("rules.yaml", 3),
     restart=RestartType.TRANSIENT,
     intensity=3,
     period_usec=60_000_000,

@@ -23,7 +23,7 @@ from smartrestart.handle.run import handle_cooldown, handle_failure, run_handler
 from smartrestart.statefile import JsonFile
 from tests.fakesystemd import FakeSystemd, FakeUnit
 
-HERE = Location(Path("/srv/app/restart-rules.yaml"), 3)
+HERE = Location("/srv/app/restart-rules.yaml", 3)
 
 
 class Journal:

@@ -22,22 +22,25 @@ from tests.helpers import write_tree
 
 def test_a_cache_file_is_named_after_its_root() -> None:
     crc = zlib.crc32(b"/srv/app-1/src")
-    assert graph_cache.cache_file(Path("/c"), "/srv/app-1/src") == Path(
-        f"/c/graph-srv_app_1_src-{crc:08x}.cache"
+    assert (
+        graph_cache.cache_file("/c", "/srv/app-1/src") == f"/c/graph-srv_app_1_src-{crc:08x}.cache"
     )
     deep = "/" + "/".join(["d"] * 60)  # the name keeps the root's last 80 characters
-    assert graph_cache.cache_file(Path("/c"), deep).name.startswith(f"graph-{'_d' * 40}-")
+    assert graph_cache.cache_file("/c", deep).startswith(f"/c/graph-{'_d' * 40}-")
     undecodable = "/srv/caf\udce9"  # a file-system name that is not UTF-8
     crc = zlib.crc32(b"/srv/caf\xe9")
-    assert graph_cache.cache_file(Path("/c"), undecodable).name == f"graph-srv_caf_-{crc:08x}.cache"
-    assert graph_cache.delta_file(Path("/c/g.cache")) == Path("/c/g.cache.delta")
+    assert graph_cache.cache_file("/c", undecodable) == f"/c/graph-srv_caf_-{crc:08x}.cache"
+    assert graph_cache.cache_file("/", "/srv") == f"/graph-srv-{zlib.crc32(b'/srv'):08x}.cache"
+    assert graph_cache.delta_file("/c/g.cache") == "/c/g.cache.delta"
 
 
 def test_without_xdg_cache_home_a_user_caches_under_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", "/home/u")
-    assert graph_cache.default_cache_dir() == Path("/home/u/.cache/smartrestart")
+    assert graph_cache.default_cache_dir() == "/home/u/.cache/smartrestart"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative//cache/")  # spelled as pathlib would
+    assert graph_cache.default_cache_dir() == "relative/cache/smartrestart"
 
 
 def test_the_cache_is_private_to_its_user(tmp_path: Path) -> None:
@@ -53,17 +56,17 @@ def test_a_cache_directory_not_made_yet_is_judged_by_where_it_would_be_made(
 ) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    assert graph_cache.untrusted(shared / "a/b") is None
+    assert graph_cache.untrusted(str(shared / "a/b")) is None
     shared.chmod(0o777)
-    reason = graph_cache.untrusted(shared / "a/b")
+    reason = graph_cache.untrusted(str(shared / "a/b"))
     assert reason is not None and "writable by group or others" in reason
 
 
 def test_store_says_whether_the_cache_could_be_written(tmp_path: Path) -> None:
     cache = tables.RootCache(("",))
-    assert graph_cache.store(tmp_path / "c/graph.cache", cache, "/srv") is True
+    assert graph_cache.store(str(tmp_path / "c/graph.cache"), cache, "/srv") is True
     (tmp_path / "file").write_text("")
-    assert graph_cache.store(tmp_path / "file/graph.cache", cache, "/srv") is False
+    assert graph_cache.store(str(tmp_path / "file/graph.cache"), cache, "/srv") is False
 
 
 def test_no_dependency_lists_where_none_were_read_or_scanned() -> None:
@@ -123,14 +126,14 @@ def test_pruning_leaves_what_only_looks_like_ours(tmp_path: Path) -> None:
     other = cache / "graph-app-00000000.cache"
     other.write_bytes(cachefile.framed(b"SRG7", marshal.dumps({}), str(living)))
     os.utime(other, (old, old))
-    assert graph_cache.prune(cache) == [other.name]
+    assert graph_cache.prune(str(cache)) == [other.name]
     assert sorted(p.name for p in cache.iterdir()) == sorted(foreign)
 
 
 def test_an_empty_cache_is_read_back_as_written(tmp_path: Path) -> None:
     path = tmp_path / "graph.cache"
-    assert graph_cache.store(path, tables.RootCache(("",)), "/srv") is True
-    back = graph_cache.load(path, ("",))
+    assert graph_cache.store(str(path), tables.RootCache(("",)), "/srv") is True
+    back = graph_cache.load(str(path), ("",))
     assert (back.damaged, back.files, bool(back.token)) == ("", [], True)
 
 
@@ -141,7 +144,7 @@ def test_a_cache_dropped_closes_its_file(tmp_path: Path) -> None:
     gc.collect()
     before = sorted(Path("/proc/self/fd").iterdir())
     for _ in range(20):  # each holds the file open for its dependency lists
-        assert graph_cache.load(path, layout).files == ["a.py", "b.py"]
+        assert graph_cache.load(str(path), layout).files == ["a.py", "b.py"]
     gc.collect()
     assert sorted(Path("/proc/self/fd").iterdir()) == before
 
@@ -163,7 +166,7 @@ def test_pruning_removes_a_cache_with_its_delta_and_goes_past_what_it_cannot_rem
     (cache / ".graph-writing.tmp").write_bytes(b"")  # another run's write under way
     (gone / "a.py").unlink()
     gone.rmdir()
-    assert sorted(graph_cache.prune(cache)) == sorted(
+    assert sorted(graph_cache.prune(str(cache))) == sorted(
         [main.name, f"{main.name}.delta", ".graph-old.tmp"]
     )
     assert sorted(p.name for p in cache.iterdir()) == [
@@ -176,9 +179,9 @@ def test_pruning_removes_a_cache_with_its_delta_and_goes_past_what_it_cannot_rem
 def test_an_existing_cache_directory_others_can_write_is_untrusted(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    assert graph_cache.untrusted(shared) is None
+    assert graph_cache.untrusted(str(shared)) is None
     shared.chmod(0o777)
-    reason = graph_cache.untrusted(shared)
+    reason = graph_cache.untrusted(str(shared))
     assert reason is not None and "writable by group or others" in reason
 
 
@@ -188,8 +191,8 @@ def test_a_cache_file_that_is_a_symlink_is_not_read(tmp_path: Path) -> None:
     (real,) = (tmp_path / "cache").iterdir()
     link = tmp_path / "cache/graph-link-00000000.cache"
     link.symlink_to(real)
-    assert graph_cache.load(real, layout).files == ["a.py", "b.py"]
-    assert (graph_cache.load(link, layout).files, cachefile.root_of(link)) == ([], None)
+    assert graph_cache.load(str(real), layout).files == ["a.py", "b.py"]
+    assert (graph_cache.load(str(link), layout).files, cachefile.root_of(str(link))) == ([], None)
 
 
 def test_storing_a_file_without_dependency_lists_is_refused() -> None:
@@ -204,7 +207,7 @@ def test_dependency_lists_follow_files_that_moved_twice(tmp_path: Path) -> None:
     write_tree(tmp_path / "src", {"a.py": "import os\n", "b.py": "import sys\n"})
     layout = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables.layout
     (path,) = (tmp_path / "cache").iterdir()
-    a, b = (graph_cache.load(path, layout).dependencies_of(i) for i in (0, 1))
+    a, b = (graph_cache.load(str(path), layout).dependencies_of(i) for i in (0, 1))
     assert (a[0], b[0]) == (("os",), ("sys",))
 
     def moved(
@@ -215,7 +218,7 @@ def test_dependency_lists_follow_files_that_moved_twice(tmp_path: Path) -> None:
         new.set_dependencies({}, reused_from, old)
         return new
 
-    swapped = moved(graph_cache.load(path, layout), ["b.py", "a.py"], [1, 0])
+    swapped = moved(graph_cache.load(str(path), layout), ["b.py", "a.py"], [1, 0])
     assert moved(swapped, ["a.py", "b.py"], [1, 0]).dependencies == [a, b]  # and back
     assert moved(swapped, ["b.py", "a.py"], None).dependencies == [b, a]  # where they were
 
@@ -227,7 +230,7 @@ def test_directory_mtimes_are_the_listings_mtimes_unpacked_or_not(tmp_path: Path
         os.utime(path, (old, old))
     built = build_graph([tmp_path / "src"], cache_dir=tmp_path / "cache").parts[0].tables
     (cached,) = (tmp_path / "cache").iterdir()
-    packed = graph_cache.load(cached, built.layout)
+    packed = graph_cache.load(str(cached), built.layout)
     wanted = {name: listing[0] for name, listing in built.listings.items()}
     assert dict(built.directory_mtimes()) == wanted == dict(packed.directory_mtimes())
     assert sorted(wanted) == ["", "pkg"]

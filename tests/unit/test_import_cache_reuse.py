@@ -67,7 +67,7 @@ class Tree:
         return {p.name: p.read_bytes() for p in self.cache.iterdir()}
 
     def main_file(self) -> Path:
-        return graph_cache.cache_file(self.cache, str(self.root))
+        return Path(graph_cache.cache_file(str(self.cache), str(self.root)))
 
 
 def importers(graph: ImportGraph, root: Path) -> dict[str, list[str]]:
@@ -137,7 +137,7 @@ def write_framed(
 
 
 def loaded(tree: Tree) -> RootCache:
-    return graph_cache.load(tree.main_file(), tree.layout)
+    return graph_cache.load(str(tree.main_file()), tree.layout)
 
 
 def damage(tree: Tree) -> str:
@@ -253,7 +253,7 @@ def test_a_damaged_delta_says_what_is_wrong(tree: Tree) -> None:
     (tree.root / "pkg/sub/README").write_text("a directory listing changes too\n")
     tree.settle()
     tree.graph()
-    delta_path = graph_cache.delta_file(tree.main_file())
+    delta_path = Path(graph_cache.delta_file(str(tree.main_file())))
     delta, _ = parts(delta_path)
     assert loaded(tree).damaged == ""
     ((position, entry),) = delta["entries"].items()
@@ -296,7 +296,7 @@ def test_a_delta_carries_each_field_of_the_files_it_changed(tree: Tree) -> None:
         write_tree(tree.root, edit)
         tree.settle()
         tree.graph()
-        assert graph_cache.delta_file(tree.main_file()).exists()
+        assert Path(graph_cache.delta_file(str(tree.main_file()))).exists()
         cache, afresh = loaded(tree), tree.graph(cache=False).parts[0].tables
         assert (cache.files, cache.modules, cache.packages, cache.problems, cache.stats) == (
             afresh.files,
@@ -315,7 +315,7 @@ def test_a_loaded_cache_keeps_its_layout_and_an_edit_in_place_writes_no_listings
     write_tree(tree.root, {"pkg/a.py": "import os\n"})
     tree.settle()
     tree.graph()
-    delta, _ = parts(graph_cache.delta_file(tree.main_file()))
+    delta, _ = parts(Path(graph_cache.delta_file(str(tree.main_file()))))
     files = parts(tree.main_file())[0]["files"]
     assert (list(delta["entries"]), delta["listings"]) == ([files.index("pkg/a.py")], None)
 
@@ -331,7 +331,7 @@ def test_a_problem_fixed_after_the_cache_was_written_whole_is_gone_for_good(
     write_tree(tree.root, {"pkg/a.py": "X = 1\n"})
     tree.settle()
     tree.graph()
-    assert graph_cache.delta_file(tree.main_file()).exists()
+    assert Path(graph_cache.delta_file(str(tree.main_file()))).exists()
     assert (loaded(tree).problems, tree.graph().problems) == ({}, {})
 
 

@@ -483,7 +483,7 @@ def test_a_damaged_or_stale_delta_is_never_trusted(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     graph_of(root, cache=cache)
     (main,) = cache.iterdir()
-    delta = graph_cache.delta_file(main)
+    delta = Path(graph_cache.delta_file(str(main)))
     (root / "pkg/b.py").write_text("X = 3\n")  # no longer imports pkg.a
     os.utime(root / "pkg/b.py", (old + 1, old + 1))
     assert added(graph_of(root, cache=cache), root, "pkg/a.py") == set()
@@ -542,7 +542,7 @@ def test_root_caches_under_var_cache_whatever_the_environment(
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert graph_cache.default_cache_dir() == graph_cache.ROOT_CACHE_DIR
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    assert graph_cache.default_cache_dir() == Path("/home/mallory/.cache/smartrestart")
+    assert graph_cache.default_cache_dir() == "/home/mallory/.cache/smartrestart"
 
 
 def test_the_cache_format_follows_the_scanner_version() -> None:
@@ -666,7 +666,7 @@ def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Pa
     for release in releases[:2]:
         write_tree(release, {"app/__init__.py": "", "app/main.py": "import app\n"})
         graph_of(release, cache=cache)
-    first, second = (graph_cache.cache_file(cache, str(r)) for r in releases[:2])
+    first, second = (graph_cache.cache_file(str(cache), str(r)) for r in releases[:2])
     assert cachefile.root_of(first) == str(releases[0])
     old = time.time() - graph_cache.STALE_FOREIGN_SECONDS - 60
     (cache / "graph-orphan-00000000.cache.delta").write_bytes(b"")
@@ -681,8 +681,8 @@ def test_caches_of_releases_gone_are_pruned_when_a_cache_is_written(tmp_path: Pa
     graph_of(releases[2], cache=cache)  # a new root: its cache is written whole
     assert sorted(p.name for p in cache.iterdir()) == sorted(
         [
-            second.name,
-            graph_cache.cache_file(cache, str(releases[2])).name,
+            Path(second).name,
+            Path(graph_cache.cache_file(str(cache), str(releases[2]))).name,
             "graph-old-format-00000000.cache",  # another version's, recently used
             "notes.txt",
         ]

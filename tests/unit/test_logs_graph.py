@@ -26,7 +26,7 @@ from tests.graphcheck import mermaid_problems
 from tests.testbed import PROJECT
 
 NOW = datetime.datetime(2025, 11, 22, 10, 30, tzinfo=datetime.UTC)
-HERE = Location(Path("/srv/app/restart-rules.yaml"), 4)
+HERE = Location("/srv/app/restart-rules.yaml", 4)
 
 
 def ours(kind: str, second: int, **fields: str) -> dict[str, str]:
@@ -198,9 +198,9 @@ def test_the_readme_picture_shows_the_example_as_the_code_draws_it() -> None:
 
     example = PROJECT / "tests/fixtures/multi-service"
     request = DecideRequest(
-        rules_files=(example / "restart-rules.yaml",),
-        config_root=example / "none",
-        roots=(example / "src",),
+        rules_files=(f"{example}/restart-rules.yaml",),
+        config_root=f"{example}/none",
+        roots=(f"{example}/src",),
         chains=True,
         sources=ChangeSources(paths=("src/lib/auth.py", "docs/security.md")),
     )

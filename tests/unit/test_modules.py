@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from smartrestart.importgraph.modules import dependencies, module_name, resolve_base
 
 
 def test_module_names() -> None:
-    assert module_name(PurePosixPath("a/b/c.py")) == ("a.b.c", False)
-    assert module_name(PurePosixPath("a/b/__init__.py")) == ("a.b", True)
-    assert module_name(PurePosixPath("__init__.py")) is None
-    assert module_name(PurePosixPath("a/b.txt")) is None
+    assert module_name("a/b/c.py") == ("a.b.c", False)
+    assert module_name("a/b/__init__.py") == ("a.b", True)
+    assert module_name("__init__.py") is None
+    assert module_name("a/b.txt") is None
+    assert module_name("") is None  # the import root itself
 
 
 def test_relative_import_in_package_init_is_relative_to_the_package_itself() -> None:

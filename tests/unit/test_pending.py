@@ -77,7 +77,7 @@ class Host:
     def run(self, *, trigger: bool = False, suspended: bool = False) -> PendingOutcome:
         request = PendingRequest(
             ApplyRequest(
-                DecideRequest(config_root=self.root, no_cache=True),
+                DecideRequest(config_root=str(self.root), no_cache=True),
                 timeout=5,
                 lock_file=self.root / "apply.lock",
             ),

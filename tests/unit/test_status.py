@@ -44,7 +44,7 @@ from tests.fakesystemd import FakeSystemd, FakeUnit
 from tests.testbed import PROJECT
 
 SECOND = 1_000_000
-HERE = Location(Path("rules.yaml"), 3)
+HERE = Location("rules.yaml", 3)
 SCHEMA = json.loads((PROJECT / "src/smartrestart/schemas/status-report.schema.json").read_text())
 MESSAGE_ID = {kind: mid for mid, kind in SYSTEMD_EVENTS.items()}
 RUNS = A, B, C, D = ("a" * 32, "b" * 32, "c" * 32, "d" * 32)  # invocation ids, oldest first
@@ -271,7 +271,7 @@ def run(project: Path, journal: Journal, fake: FakeSystemd, *units: str) -> Any:
     from contextlib import nullcontext
 
     return run_status(
-        StatusRequest(units=units, config_root=project / "none"),
+        StatusRequest(units=units, config_root=f"{project}/none"),
         project,
         connect=lambda: nullcontext(fake),
         read_journal=journal,

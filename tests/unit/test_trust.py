@@ -22,7 +22,7 @@ def rules_in(directory: Path) -> Path:
 
 
 def check(path: Path, policy: TrustPolicy | None = None) -> None:
-    require_trusted(path, policy or TrustPolicy.for_invoker(), what="the rules file")
+    require_trusted(str(path), policy or TrustPolicy.for_invoker(), what="the rules file")
 
 
 def test_a_file_of_root_in_root_directories_is_trusted(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_an_owner_named_in_roots_trust_configuration_is_trusted(tmp_path: Path) 
     config = tmp_path / "root/etc/smartrestart/trust.yaml"
     config.parent.mkdir(parents=True)
     config.write_text("trusted_owners: [nobody]\n")
-    policy = load_policy(tmp_path / "root")
+    policy = load_policy(f"{tmp_path}/root")
     assert NOBODY in policy.uids
     check(path, policy)
 
@@ -105,7 +105,7 @@ def test_the_trust_configuration_must_be_roots_own(tmp_path: Path) -> None:
     config.write_text("trusted_owners: [nobody]\n")
     os.chown(config, NOBODY, NOBODY)
     with pytest.raises(UntrustedFile, match="refusing the trust configuration"):
-        load_policy(tmp_path / "root")
+        load_policy(f"{tmp_path}/root")
 
 
 def test_an_unknown_owner_in_the_trust_configuration_is_an_error(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_an_unknown_owner_in_the_trust_configuration_is_an_error(tmp_path: Path)
     config.parent.mkdir(parents=True)
     config.write_text("trusted_owners: [no-such-user-smartrestart]\n")
     with pytest.raises(ConfigError, match=r"trust\.yaml:1: trusted_owners: no such user"):
-        load_policy(tmp_path / "root")
+        load_policy(f"{tmp_path}/root")
 
 
 def test_the_invoking_user_is_trusted() -> None:

@@ -58,26 +58,27 @@ class PendingRecord(NamedTuple):
 
 def parse_record(text: str, path: Path) -> PendingRecord:
     """A record from its text; anything else is a ConfigError naming the file and line."""
+    file = str(path)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if not lines or lines[0] != PENDING_FORMAT:
         expected = f"not a pending record: expected {PENDING_FORMAT!r}"
-        raise ConfigError(Location(path, 1), "", expected)
+        raise ConfigError(Location(file, 1), "", expected)
     blank = lines.index("") if "" in lines else len(lines)  # header, blank line, files
     header: dict[str, str] = {}
     for number, line in enumerate(lines[1:blank], start=2):
         key, _, value = line.partition(" ")
         if key not in HEADER_KEYS or key in header or not value:
             raise ConfigError(
-                Location(path, number), key, f"expected one of {', '.join(HEADER_KEYS)} and a value"
+                Location(file, number), key, f"expected one of {', '.join(HEADER_KEYS)} and a value"
             )
         header[key] = value
     if "package" not in header:
-        raise ConfigError(Location(path, 2), "package", "is required")
+        raise ConfigError(Location(file, 2), "package", "is required")
     for number, line in enumerate(lines[blank + 1 :], start=blank + 2):
         if not line.startswith("/"):
-            raise ConfigError(Location(path, number), "", f"not an absolute path: {line[:80]!r}")
+            raise ConfigError(Location(file, number), "", f"not an absolute path: {line[:80]!r}")
     files = tuple(lines[blank + 1 :])
     return PendingRecord(
         path.name, header["package"], header.get("from", ""), header.get("to", ""), files

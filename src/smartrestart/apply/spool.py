@@ -28,9 +28,9 @@ from smartrestart.trust import TrustPolicy, owner_name, untrusted_directory
 PENDING_DIR = Path("/var/lib/smartrestart/pending")
 
 
-def spool_directory(config_root: Path) -> Path:
+def spool_directory(config_root: str) -> Path:
     """The spool under ``--config-root`` (``/`` on a live system; an image, or a test)."""
-    return config_root / PENDING_DIR.relative_to("/")
+    return Path(config_root) / PENDING_DIR.relative_to("/")
 
 
 RECORD_SUFFIX = ".list"

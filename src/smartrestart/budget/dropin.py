@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
+from smartrestart import pathnames
 from smartrestart.budget.keys import HANDLER_KEYS
 from smartrestart.budget.model import Budget
 from smartrestart.budget.translate import SOURCE_KEY, Translation
@@ -101,5 +101,5 @@ def _location(text: str) -> Location:
     """``file:line`` as written by :func:`~smartrestart.budget.translate.handler_parameters`."""
     file, _, line = text.rpartition(":")
     if file and line.isdigit():
-        return Location(Path(file), int(line))
-    return Location(Path(text))
+        return Location(pathnames.join(file), int(line))
+    return Location(pathnames.join(text))

@@ -71,8 +71,8 @@ Exit codes (with --check, 1 means something would change):
 )
 @user_option
 def generate_command(
-    rules_files: tuple[Path, ...],
-    config_root: Path,
+    rules_files: tuple[str, ...],
+    config_root: str,
     unit_dir: Path | None,
     runtime: bool,
     root: Path | None,

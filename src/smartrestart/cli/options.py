@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
+from smartrestart import pathnames
 from smartrestart.decide.changes import ChangeSources
 from smartrestart.decide.run import DecideRequest
 
@@ -27,19 +28,30 @@ class Seconds(click.FloatRange):
         return number
 
 
+class PathName(click.Path):
+    """A ``click.Path`` whose value is a ``str`` spelled as pathlib would (``./a//b/``: ``a/b``).
+
+    Messages name these paths; the decide path does without pathlib's
+    import (:mod:`smartrestart.pathnames`).
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return pathnames.join(os.fsdecode(super().convert(value, param, ctx)))
+
+
 rules_option = click.option(
     "-r",
     "--rules",
     "rules_files",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathName(dir_okay=False),
     help="Rules file (repeatable). Default: ./restart-rules.yaml when present. "
     "Fragments from rules.d directories are always added.",
 )
 config_root_option = click.option(
     "--config-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("/"),
+    type=PathName(file_okay=False),
+    default="/",
     show_default=True,
     help="Prefix for /etc, /run and /usr/lib/smartrestart/rules.d, and apply --pending's "
     "/var/lib/smartrestart/pending (for images and tests).",
@@ -72,7 +84,7 @@ def decide_inputs(function: Callable[..., Any]) -> Callable[..., Any]:
             "--root",
             "roots",
             multiple=True,
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            type=PathName(exists=True, file_okay=False),
             help="Expand changed files through the reverse import graph of this tree "
             "(repeatable; several roots merge into one graph).",
         ),
@@ -89,7 +101,7 @@ def decide_inputs(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=PathName(file_okay=False),
             help="Where parsed imports are cached. Default: $XDG_CACHE_HOME/smartrestart.",
         ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the import cache."),
@@ -133,12 +145,12 @@ DECIDE_INPUTS = (
 
 def build_request(
     *,
-    rules_files: tuple[Path, ...],
-    config_root: Path,
-    roots: tuple[Path, ...],
+    rules_files: tuple[str, ...],
+    config_root: str,
+    roots: tuple[str, ...],
     python: str | None,
     include_type_checking: bool,
-    cache_dir: Path | None,
+    cache_dir: str | None,
     no_cache: bool,
     null_separated: bool,
     git_range: str | None,

@@ -13,6 +13,7 @@ from typing import NoReturn
 
 import click
 
+from smartrestart import pathnames
 from smartrestart.apply.run import ApplyRequest
 from smartrestart.errors import UsageError
 
@@ -38,10 +39,11 @@ def apply_pending(
     if request.check or request.diff:
         raise UsageError("--pending acts on what is spooled: not with --check or --diff")
     # The pending run works from /, as dpkg does: files named here are named from here.
+    here = os.getcwd()  # noqa: PTH109  (the request's paths are str)
     decide = request.decide._replace(
-        rules_files=tuple(path.absolute() for path in request.decide.rules_files),
-        roots=tuple(path.absolute() for path in request.decide.roots),
-        config_root=request.decide.config_root.absolute(),
+        rules_files=tuple(pathnames.join(here, path) for path in request.decide.rules_files),
+        roots=tuple(pathnames.join(here, path) for path in request.decide.roots),
+        config_root=pathnames.join(here, request.decide.config_root),
     )
     outcome = run_pending(
         PendingRequest(

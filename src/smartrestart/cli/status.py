@@ -36,7 +36,7 @@ Exit codes (3 also when a unit shown is not active, as systemctl is-active):
 @config_root_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"units": [...]} as JSON.')
 def status_command(
-    units: tuple[str, ...], rules_files: tuple[Path, ...], config_root: Path, as_json: bool
+    units: tuple[str, ...], rules_files: tuple[str, ...], config_root: str, as_json: bool
 ) -> None:
     """Show UNITs, or every unit the rules' actions and budgets name.
 

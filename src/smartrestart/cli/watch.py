@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
-from smartrestart.cli.options import config_root_option, rules_option, user_option
+from smartrestart.cli.options import PathName, config_root_option, rules_option, user_option
 from smartrestart.cli.timespans import TimeSpan
 from smartrestart.errors import exit_codes_help
 
@@ -43,7 +42,7 @@ Exit codes:
     "--root",
     "roots",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=PathName(exists=True, file_okay=False),
     help="Follow imports in this tree (repeatable); watched too. Process mode: default '.'.",
 )
 @click.option(
@@ -51,7 +50,7 @@ Exit codes:
 )
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathName(file_okay=False),
     help="Where parsed imports are cached. Default: $XDG_CACHE_HOME/smartrestart.",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the import cache.")
@@ -99,11 +98,11 @@ Exit codes:
 )
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED, metavar="[-- PROGRAM [ARGS]...]")
 def watch_command(
-    rules_files: tuple[Path, ...],
-    config_root: Path,
-    roots: tuple[Path, ...],
+    rules_files: tuple[str, ...],
+    config_root: str,
+    roots: tuple[str, ...],
     include_type_checking: bool,
-    cache_dir: Path | None,
+    cache_dir: str | None,
     no_cache: bool,
     user: bool,
     debounce: float,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, BinaryIO
 
+from smartrestart import pathnames
 from smartrestart.decide.changes import ChangeSources, gather_changes
 from smartrestart.decide.model import Decision, decide
 from smartrestart.errors import ConfigError
@@ -29,11 +29,12 @@ MAX_PROBLEMS_SHOWN = 10
 
 
 class DecideRequest(NamedTuple):
-    rules_files: Sequence[Path] = ()
-    config_root: Path = Path("/")
-    roots: Sequence[Path] = ()
+    # Paths as pathlib would spell them (smartrestart.pathnames): messages show them.
+    rules_files: Sequence[str] = ()
+    config_root: str = "/"
+    roots: Sequence[str] = ()
     # None: the default cache directory, when an import graph is built at all.
-    cache_dir: Path | None = None
+    cache_dir: str | None = None
     no_cache: bool = False
     include_type_checking: bool = False
     sources: ChangeSources = ChangeSources()
@@ -58,7 +59,7 @@ def load_rules(request: DecideRequest, cwd: WorkingDirectory) -> RuleSet:
 
     Absolute patterns are matched in the canonical form changed paths take.
     """
-    sources = rules_sources(request.rules_files, request.config_root, Path(cwd.logical))
+    sources = rules_sources(request.rules_files, request.config_root, cwd.logical)
     rule_set = load_rule_set(sources)
     rules = tuple(
         rule._replace(canonical=canonical) if canonical != rule.pattern else rule
@@ -124,10 +125,10 @@ def graph_roots(request: DecideRequest, rule_set: RuleSet, cwd: WorkingDirectory
     A root a rules file names must be a directory: a typo would otherwise
     silently leave every importer below it unrestarted.
     """
-    roots = [cwd.absolute(str(root)) for root in request.roots]
+    roots = [cwd.absolute(root) for root in request.roots]
     for index, root in enumerate(rule_set.import_roots):
         path = cwd.absolute(root.path)
-        if not Path(path).is_dir():
+        if not pathnames.is_dir(path):
             raise ConfigError(root.location, f"import_roots[{index}]", f"{path} is not a directory")
         roots.append(path)
     return list(dict.fromkeys(roots))

@@ -27,10 +27,10 @@ import marshal
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from smartrestart import pathnames
 from smartrestart.forking import fork_allowed, usable_cpus, write_all
 from smartrestart.regularfile import read_regular
 
@@ -62,7 +62,7 @@ print(json.dumps(errors))
 RUNNING = sys.version_info[:2]
 
 
-def oldest_supported(pyproject: Path) -> tuple[int, int] | None:
+def oldest_supported(pyproject: str) -> tuple[int, int] | None:
     """The lowest Python ``requires-python`` admits (``>=3.12`` -> (3, 12)), or None."""
     try:
         text = read_regular(pyproject, 4 * 1024 * 1024).decode("utf-8")
@@ -127,10 +127,8 @@ class SyntaxCheck:
     def _here(self) -> list[str]:
         """The check by this interpreter, as far as its verdict is the project's."""
         sources, shown = self._sources, self._shown
-        oldest = next(
-            (v for d in self._project_dirs if (v := oldest_supported(Path(d, "pyproject.toml")))),
-            None,
-        )
+        pyprojects = (os.path.join(d, "pyproject.toml") for d in self._project_dirs)
+        oldest = next((v for p in pyprojects if (v := oldest_supported(p))), None)
         if oldest is not None and oldest > RUNNING:
             target = ".".join(map(str, oldest))
             return [
@@ -175,7 +173,7 @@ def _worth_forking(sources: Sequence[str]) -> bool:
     total = 0
     for path in sources:
         try:
-            total += Path(path).stat().st_size
+            total += os.stat(path).st_size
         except OSError:
             continue  # its warning comes from the check itself
         if total >= FORK_AT_BYTES:
@@ -273,7 +271,7 @@ def _start_interpreter(
 
     from smartrestart.errors import UsageError
 
-    readable = [p for p in sources if _is_regular(p)]
+    readable = [p for p in sources if os.path.isfile(p)]
     try:
         process = subprocess.Popen(
             [python, "-I", "-c", _COMPILE_SCRIPT, *readable],
@@ -319,13 +317,6 @@ def _interpreter_warnings(
     warnings.extend(
         f"{shown(p)}: not a regular file; syntax not checked"
         for p in sources
-        if p not in readable and Path(p).exists()
+        if p not in readable and pathnames.exists(p)
     )
     return warnings
-
-
-def _is_regular(path: str) -> bool:
-    try:
-        return Path(path).is_file()
-    except OSError:
-        return False

@@ -53,7 +53,7 @@ class GenerateOutcome:
     systemd_version: int
     translations: list[Translation]
     plans: list[FilePlan]
-    rules_files: list[Path] = field(default_factory=list)
+    rules_files: list[str] = field(default_factory=list)
     budget_names: dict[str, str] = field(default_factory=dict)  # unit id -> name in the rules
     applied: bool = False
     reloaded: bool = False

@@ -21,7 +21,6 @@ import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 
 class Owner(StrEnum):
@@ -39,10 +38,10 @@ class Ownership:
     fragment_suffix: str = ".yaml"
 
     @classmethod
-    def of(cls, loaded: Collection[Path], fragment_dirs: Collection[Path]) -> Ownership:
+    def of(cls, loaded: Collection[str], fragment_dirs: Collection[str]) -> Ownership:
         return cls(
-            frozenset(_normal(str(p)) for p in loaded),
-            frozenset(_normal(str(d)) for d in fragment_dirs),
+            frozenset(_normal(p) for p in loaded),
+            frozenset(_normal(d) for d in fragment_dirs),
         )
 
     def owner(self, source: str | None, exists: Callable[[str], bool]) -> Owner:

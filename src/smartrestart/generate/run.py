@@ -124,8 +124,8 @@ def resolve_unit_ids(
 class GenerateRequest(NamedTuple):
     """The inputs of ``generate``, as the command line gives them."""
 
-    rules_files: Sequence[Path] = ()
-    config_root: Path = Path("/")
+    rules_files: Sequence[str] = ()
+    config_root: str = "/"
     unit_dir: Path | None = None
     runtime: bool = False
     root: Path | None = None
@@ -179,7 +179,7 @@ def _plan_and_write(
     reload: bool,
     warnings: list[str],
 ) -> GenerateOutcome:
-    sources = rules_sources(request.rules_files, request.config_root, cwd)
+    sources = rules_sources(request.rules_files, request.config_root, str(cwd))
     rule_set = load_rule_set(sources)
     check_unit_dir(target.unit_dir, image=target.image, writing=not request.check)
     ids = resolve_unit_ids(rule_set.budgets, manager)
@@ -219,12 +219,11 @@ def _plan_and_write(
     )
 
 
-def _source_text(path: Path) -> str:
+def _source_text(path: str) -> str:
     """The rules file as the header records it: one line, or the header could not be read back."""
-    text = str(path)
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
-        raise UsageError(f"{text!r}: a rules file name with control characters cannot be recorded")
-    return text
+    if any(ord(c) < 0x20 or c == "\x7f" for c in path):
+        raise UsageError(f"{path!r}: a rules file name with control characters cannot be recorded")
+    return path
 
 
 def _ownership_warnings(plans: list[FilePlan], ownership: Ownership) -> list[str]:

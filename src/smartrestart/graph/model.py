@@ -8,6 +8,7 @@ next), that rule (or the fallback), the action, its units or its command.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable
 from enum import StrEnum
 from typing import NamedTuple
@@ -65,7 +66,7 @@ class _Builder:
     def rule(self, rule: Rule | None) -> str:
         if rule is None:
             return self.node(NodeKind.FALLBACK, "fallback", "fallback\n(no rule matched)")
-        where = f"{rule.location.file.name}:{rule.location.line}"
+        where = f"{os.path.basename(rule.location.file)}:{rule.location.line}"  # noqa: PTH119
         skip = "" if rule.actions else "\nrestarts nothing"
         return self.node(NodeKind.RULE, str(rule.location), f"{rule.pattern}\n{where}{skip}")
 

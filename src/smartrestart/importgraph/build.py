@@ -15,9 +15,9 @@ import time
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from smartrestart import pathnames
 from smartrestart.importgraph import cache as graph_cache
 from smartrestart.importgraph.graph import BuildStats, ImportGraph, RootGraph
 from smartrestart.importgraph.index import (
@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 
 
 def build_graph(
-    root_dirs: Sequence[str | Path],
+    root_dirs: Sequence[str | os.PathLike[str]],
     *,
-    cache_dir: Path | None,
+    cache_dir: str | os.PathLike[str] | None,
     include_type_checking: bool = False,
 ) -> ImportGraph:
     """Scan ``root_dirs`` (merged into one graph), reusing cached scans.
@@ -53,15 +53,16 @@ def build_graph(
     stats = BuildStats()
     unreadable: dict[str, str] = {}
     notes: list[str] = []
-    roots = [detect_source_root(Path(os.path.realpath(d))) for d in root_dirs]
-    if cache_dir is not None:
-        mine = [graph_cache.cache_file(cache_dir, str(root.path)) for root in roots]
+    roots = [detect_source_root(os.path.realpath(d)) for d in root_dirs]
+    cache = None if cache_dir is None else os.fspath(cache_dir)
+    if cache is not None:
+        mine = [graph_cache.cache_file(cache, root.path) for root in roots]
         reason = graph_cache.untrusted(
-            cache_dir, [*mine, *(graph_cache.delta_file(path) for path in mine)]
+            cache, [*mine, *(graph_cache.delta_file(path) for path in mine)]
         )
         if reason:
-            notes.append(f"import cache {cache_dir} not used (rebuilt in memory): {reason}")
-            cache_dir = None
+            notes.append(f"import cache {cache} not used (rebuilt in memory): {reason}")
+            cache = None
     mode = ALL if include_type_checking else RUNTIME
     parts: list[RootGraph] = []
     # The tables hold no reference cycles: the cyclic collector would only
@@ -71,16 +72,16 @@ def build_graph(
     try:
         for number, root in enumerate(roots):
             # A root inside an earlier one leaves the earlier one's files to it.
-            claimed = [str(r.path) for r in roots[:number] if _nested(root, r)]
+            claimed = [r.path for r in roots[:number] if _nested(root, r)]
             build = _RootBuild(root, mode, stats, unreadable, claimed, notes)
             try:
-                part = build.run(cache_dir)
+                part = build.run(cache)
             except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-                if cache_dir is None:
+                if cache is None:
                     raise
                 # Well-formed data of the wrong shape: a cache from a foreign
                 # writer. It only ever costs speed, so scan afresh.
-                damaged = graph_cache.cache_file(cache_dir, str(root.path))
+                damaged = graph_cache.cache_file(cache, root.path)
                 notes.append(f"import cache {damaged} is damaged: ignored and rebuilt")
                 part = _RootBuild(root, mode, stats, unreadable, claimed, notes).run(None)
             parts.append(part)
@@ -94,7 +95,8 @@ def build_graph(
 
 def _nested(inner: SourceRoot, outer: SourceRoot) -> bool:
     return inner.path != outer.path and (
-        inner.path.is_relative_to(outer.path) or outer.path.is_relative_to(inner.path)
+        pathnames.is_relative_to(inner.path, outer.path)
+        or pathnames.is_relative_to(outer.path, inner.path)
     )
 
 
@@ -112,16 +114,16 @@ class _RootBuild:
     ) -> None:
         self.notes = notes
         self.root = root
-        self.root_path = str(root.path)
+        self.root_path = root.path
         self.prefix = self.root_path.rstrip("/") + "/"
-        self.layout = tuple(str(r) for r in root.import_roots)
+        self.layout = root.import_roots
         self.import_prefixes = tuple(r + "/" for r in self.layout)
         self.mode = mode
         self.stats = stats
         self.unreadable = unreadable
         self.claimed = claimed
 
-    def run(self, cache_dir: Path | None) -> RootGraph:
+    def run(self, cache_dir: str | None) -> RootGraph:
         cache_path = graph_cache.cache_file(cache_dir, self.root_path) if cache_dir else None
         old = graph_cache.load(cache_path, self.layout) if cache_path else None
         old = old or RootCache(self.layout)
@@ -167,7 +169,7 @@ class _RootBuild:
             graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
-    def _cold(self, cache_path: Path | None) -> RootGraph:
+    def _cold(self, cache_path: str | None) -> RootGraph:
         """No cache to reuse: scanning starts while the walk goes on (:mod:`.parallel`).
 
         Each file's status comes from the scan that read it: no stat pass.
@@ -330,7 +332,7 @@ class _RootBuild:
         named = None
         for prefix in self.import_prefixes:
             if path.startswith(prefix):
-                named = module_name(PurePosixPath(path[len(prefix) :]))
+                named = module_name(path[len(prefix) :])
                 break
         if named is None:
             return (problem, "", False, (), ())

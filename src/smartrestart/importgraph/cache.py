@@ -33,9 +33,9 @@ import marshal
 import os
 import zlib
 from array import array
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smartrestart import pathnames
 from smartrestart.importgraph.cachefile import (
     CACHE_FORMAT,
     DELTA_MAGIC,
@@ -54,7 +54,7 @@ from smartrestart.importgraph.tables import PackedDependencies, RootCache
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-ROOT_CACHE_DIR = Path("/var/cache/smartrestart")
+ROOT_CACHE_DIR = "/var/cache/smartrestart"
 # Caches of another format (another version, another Python) are removed when
 # nothing has written them for this long; temporary files of an interrupted write sooner.
 STALE_FOREIGN_SECONDS = 30 * 86400
@@ -66,26 +66,26 @@ def delta_limit(files: int) -> int:
     return max(64, files // 50)
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir() -> str:
     """Root's cache never follows an environment an unprivileged caller may have set."""
     if os.geteuid() == 0:
         return ROOT_CACHE_DIR
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "smartrestart"
+    return pathnames.join(base, "smartrestart")
 
 
-def cache_file(cache_dir: Path, root: str) -> Path:
+def cache_file(cache_dir: str, root: str) -> str:
     """One file per root, named after it (no hashing module to import)."""
     readable = "".join(c if c.isalnum() else "_" for c in root.strip("/"))[-80:]
     checksum = zlib.crc32(root.encode("utf-8", "surrogateescape"))
-    return cache_dir / f"graph-{readable}-{checksum:08x}.cache"
+    return pathnames.join(cache_dir, f"graph-{readable}-{checksum:08x}.cache")
 
 
-def delta_file(path: Path) -> Path:
-    return path.with_name(path.name + ".delta")
+def delta_file(path: str) -> str:
+    return path + ".delta"
 
 
-def untrusted(cache_dir: Path, files: Iterable[Path] = ()) -> str | None:
+def untrusted(cache_dir: str, files: Iterable[str] = ()) -> str | None:
     """Why the cache under ``cache_dir`` must not be used, or None.
 
     Only root and this process's own user may be able to write the directory,
@@ -97,8 +97,8 @@ def untrusted(cache_dir: Path, files: Iterable[Path] = ()) -> str | None:
 
     mine = TrustPolicy.for_invoker()  # no trusted_owners for a cache
     existing = cache_dir
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # not made yet: where it would be made must be ours
+    while not pathnames.exists(existing) and existing != pathnames.parent(existing):
+        existing = pathnames.parent(existing)  # not made yet: where it would be made must be ours
     reason = untrusted_directory(existing, mine)
     if reason is None:
         for path in files:
@@ -112,7 +112,7 @@ def untrusted(cache_dir: Path, files: Iterable[Path] = ()) -> str | None:
 # -- reading -----------------------------------------------------------------
 
 
-def load(path: Path, layout: tuple[str, ...]) -> RootCache:
+def load(path: str, layout: tuple[str, ...]) -> RootCache:
     """The cache at ``path`` (with its delta) if this version wrote it for ``layout``.
 
     Otherwise an empty one, with ``damaged`` saying why when a file was there.
@@ -202,7 +202,7 @@ def _split_names(joined: str, count: int) -> list[str]:
     return joined.split("\0") if joined or count else []
 
 
-def _apply_delta(cache: RootCache, path: Path) -> None:
+def _apply_delta(cache: RootCache, path: str) -> None:
     """Bring ``cache`` up to date with the delta written after it, if there is one."""
     try:
         fd, size = open_regular(path, MAX_DELTA_BYTES)
@@ -257,7 +257,7 @@ def _apply_delta(cache: RootCache, path: Path) -> None:
 # -- writing -----------------------------------------------------------------
 
 
-def store(path: Path, cache: RootCache, root: str) -> bool:
+def store(path: str, cache: RootCache, root: str) -> bool:
     """Write the cache of ``root``, as a delta when that is enough; False when it cannot be written.
 
     Writing a whole cache (a new root, or many changes) also prunes the
@@ -268,7 +268,7 @@ def store(path: Path, cache: RootCache, root: str) -> bool:
             _store_delta(path, cache)
         else:
             _store_whole(path, cache, root)
-            prune(path.parent)
+            prune(pathnames.parent(path))
     except (OSError, DamagedCache):
         return False
     return True
@@ -278,7 +278,7 @@ def _delta_is_enough(cache: RootCache) -> bool:
     return bool(cache.token) and len(cache.delta) <= delta_limit(len(cache.files))
 
 
-def _write(path: Path, payload: bytes) -> None:
+def _write(path: str, payload: bytes) -> None:
     from smartrestart.atomicfile import write_file  # a warm run with no change never writes
 
     write_file(
@@ -286,7 +286,7 @@ def _write(path: Path, payload: bytes) -> None:
     )
 
 
-def _store_delta(path: Path, cache: RootCache) -> None:
+def _store_delta(path: str, cache: RootCache) -> None:
     entries = {}
     for position in sorted(cache.delta):
         runtime, typing_only = cache.dependencies_of(position)
@@ -309,7 +309,7 @@ def _store_delta(path: Path, cache: RootCache) -> None:
     _write(delta_file(path), framed(DELTA_MAGIC, marshal.dumps(delta)))
 
 
-def _store_whole(path: Path, cache: RootCache, root: str) -> None:
+def _store_whole(path: str, cache: RootCache, root: str) -> None:
     packed = cache.packed_dependencies()
     offsets = array("q", [0])
     total = 0
@@ -338,7 +338,7 @@ def _store_whole(path: Path, cache: RootCache, root: str) -> None:
         os.unlink(delta_file(path))
 
 
-def prune(cache_dir: Path) -> list[str]:
+def prune(cache_dir: str) -> list[str]:
     """Remove what no run will read again; the names removed.
 
     One cache per root: with releases deployed side by side (``current ->
@@ -358,7 +358,7 @@ def prune(cache_dir: Path) -> list[str]:
     now = time.time()
     removed: list[str] = []
     for name in names:
-        path = cache_dir / name
+        path = os.path.join(cache_dir, name)
         try:
             if name.startswith("graph-") and name.endswith(".cache"):
                 root = root_of(path)

@@ -15,7 +15,6 @@ import os
 import stat
 import sys
 import zlib
-from pathlib import Path
 from typing import Any
 
 from smartrestart.importgraph.index import DamagedCache
@@ -34,7 +33,7 @@ MAX_CACHE_BYTES = 1024 * 1024 * 1024
 MAX_DELTA_BYTES = 64 * 1024 * 1024
 
 
-def open_regular(path: Path, limit: int) -> tuple[int, int]:
+def open_regular(path: str, limit: int) -> tuple[int, int]:
     """A descriptor and the size of a regular file no larger than ``limit``."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
@@ -85,7 +84,7 @@ def framed(magic: bytes, header: bytes, root: str = "") -> bytes:
     )
 
 
-def root_of(path: Path) -> str | None:
+def root_of(path: str) -> str | None:
     """The source root a cache file was written for; None when it is not one of ours."""
     try:
         fd, size = open_regular(path, MAX_CACHE_BYTES)

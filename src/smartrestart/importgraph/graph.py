@@ -15,9 +15,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate, chain, filterfalse
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from smartrestart import pathnames
 from smartrestart.importgraph.index import DamagedCache
 from smartrestart.importgraph.layout import SourceRoot
 from smartrestart.importgraph.modules import module_name
@@ -324,7 +324,11 @@ class ImportGraph:
 
 
 def _name_in(root: SourceRoot, path: str) -> tuple[str, bool] | None:
-    file = Path(path)
-    if not file.is_relative_to(root.path):
+    """The module ``path`` (absolute) is in ``root``, or None."""
+    path = pathnames.join(path)
+    if not pathnames.is_relative_to(path, root.path):
         return None
-    return module_name(PurePosixPath(file.relative_to(root.import_root_of(file)).as_posix()))
+    import_root = root.import_root_of(path)
+    if path == import_root:
+        return None
+    return module_name(path[len(import_root.rstrip("/")) + 1 :])

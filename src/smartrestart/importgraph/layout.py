@@ -10,9 +10,9 @@ package (it has ``__init__.py``) is named from the first ancestor that is not.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
+from smartrestart import pathnames
 from smartrestart.records import NamedTuple
 from smartrestart.regularfile import read_regular
 
@@ -26,42 +26,50 @@ class SourceRoot(NamedTuple):
     to the first one that contains it.
     """
 
-    path: Path
-    import_roots: tuple[Path, ...]
+    path: str  # absolute, symlinks resolved
+    import_roots: tuple[str, ...]
 
-    def import_root_of(self, file: Path) -> Path:
+    def import_root_of(self, file: str) -> str:
+        """The import root ``file`` (absolute, under :attr:`path`) is named against."""
         for root in self.import_roots:
-            if file.is_relative_to(root):
+            if pathnames.is_relative_to(file, root):
                 return root
         return self.import_roots[-1]
 
 
-def detect_source_root(path: Path) -> SourceRoot:
-    """Import roots for a ``--root`` directory (already absolute)."""
+def detect_source_root(path: str) -> SourceRoot:
+    """Import roots for a ``--root`` directory (already absolute, symlinks resolved)."""
     base = path
-    while (base / "__init__.py").is_file() and base.parent != base:
-        base = base.parent
-    roots: list[Path] = [*_pyproject_roots(path), *_conventional_src(path), base]
-    unique: list[Path] = []
+    while pathnames.is_file(os.path.join(base, "__init__.py")) and os.path.dirname(base) != base:
+        base = os.path.dirname(base)
+    roots: list[str] = [*_pyproject_roots(path), *_conventional_src(path), base]
+    unique: list[str] = []
     for root in roots:
         if root not in unique:
             unique.append(root)
     # Deeper directories first, so src/pkg/x.py is named against src/.
-    unique.sort(key=lambda p: len(p.parts), reverse=True)
+    unique.sort(key=_depth, reverse=True)
     return SourceRoot(path=path, import_roots=tuple(unique))
 
 
-def _conventional_src(path: Path) -> list[Path]:
-    src = path / "src"
+def _depth(absolute: str) -> int:
+    """How many parts the path has, ``/`` counted: ``len(Path(absolute).parts)``."""
+    return absolute.rstrip("/").count("/") + 1
+
+
+def _conventional_src(path: str) -> list[str]:
+    src = os.path.join(path, "src")
     markers = ("pyproject.toml", "setup.py", "setup.cfg")
-    if src.is_dir() and any((path / marker).is_file() for marker in markers):
+    if pathnames.is_dir(src) and any(
+        pathnames.is_file(os.path.join(path, marker)) for marker in markers
+    ):
         return [src]
     return []
 
 
-def _pyproject_roots(path: Path) -> list[Path]:
-    pyproject = path / "pyproject.toml"
-    if not pyproject.is_file():
+def _pyproject_roots(path: str) -> list[str]:
+    pyproject = os.path.join(path, "pyproject.toml")
+    if not pathnames.is_file(pyproject):
         return []
     import tomllib  # only projects with a pyproject.toml pay for it
 
@@ -92,8 +100,8 @@ def _pyproject_roots(path: Path) -> list[Path]:
     maturin_dir = _table(tool, "maturin").get("python-source")
     if isinstance(maturin_dir, str):
         found.append(maturin_dir)
-    roots = [Path(os.path.normpath(path / entry)) for entry in found]
-    return [root for root in roots if root.is_dir() and root.is_relative_to(path)]
+    roots = [os.path.normpath(os.path.join(path, entry)) for entry in found]
+    return [r for r in roots if pathnames.is_dir(r) and pathnames.is_relative_to(r, path)]
 
 
 def _table(data: Any, key: str) -> dict[str, Any]:

@@ -13,17 +13,19 @@ Python semantics this gets right where the original smart-restart did not:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the scanner compiles its expressions on import: only when it scans
     from smartrestart.importgraph.scanner import ImportRecord
 
 
-def module_name(relative: PurePosixPath) -> tuple[str, bool] | None:
-    """``(dotted name, is_package)`` of a ``.py`` file relative to its import root."""
-    parts = list(relative.parts)
-    if not parts or not parts[-1].endswith(".py"):
+def module_name(relative: str) -> tuple[str, bool] | None:
+    """``(dotted name, is_package)`` of a ``.py`` file relative to its import root.
+
+    ``relative`` is ``/``-separated with no empty or ``.`` parts (``""``: the root itself).
+    """
+    parts = relative.split("/")
+    if not parts[-1].endswith(".py"):
         return None
     stem = parts[-1][:-3]
     is_package = stem == "__init__"

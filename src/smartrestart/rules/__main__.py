@@ -9,8 +9,8 @@ dh_installsystemd. Exit codes as smartrestart's own.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from smartrestart import pathnames
 from smartrestart.errors import ExitCode, SmartRestartError
 from smartrestart.rules.schema import load_rule_set
 
@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
         print("usage: python3 -m smartrestart.rules FILE...", file=sys.stderr)
         return int(ExitCode.USAGE)
     try:
-        rule_set = load_rule_set([Path(arg) for arg in argv])
+        rule_set = load_rule_set([pathnames.join(arg) for arg in argv])
     except SmartRestartError as error:
         print(f"smartrestart: error: {error.message}", file=sys.stderr)
         return int(error.exit_code)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -94,5 +93,5 @@ class RuleSet(NamedTuple):
     rules: tuple[Rule, ...] = ()
     fallback: Fallback = Fallback()
     budgets: Mapping[str, Budget] = MappingProxyType({})
-    sources: tuple[Path, ...] = ()
+    sources: tuple[str, ...] = ()
     import_roots: tuple[ImportRoot, ...] = ()

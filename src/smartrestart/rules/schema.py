@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from smartrestart.configfields import (
@@ -85,7 +84,7 @@ class _Partial:
 
     __slots__ = ("actions", "budgets", "fallback", "import_roots", "path", "references", "rules")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self.actions: dict[str, Action] = {}
         self.rules: list[Rule] = []
@@ -96,12 +95,12 @@ class _Partial:
         self.references: list[tuple[str, Location, str]] = []
 
 
-def load_rule_set(paths: Sequence[Path]) -> RuleSet:
+def load_rule_set(paths: Sequence[str]) -> RuleSet:
     """Load and merge ``paths`` in order; any problem is a ConfigError."""
     return merge([_load_file(path) for path in paths])
 
 
-def _load_file(path: Path) -> _Partial:
+def _load_file(path: str) -> _Partial:
     data = load_yaml_file(path)
     if data is None:
         raise ConfigError(

@@ -89,8 +89,8 @@ OUR_QUERY = Query(
 
 class StatusRequest(NamedTuple):
     units: Sequence[str] = ()
-    rules_files: Sequence[Path] = ()
-    config_root: Path = Path("/")
+    rules_files: Sequence[str] = ()
+    config_root: str = "/"
 
 
 class StatusOutcome(NamedTuple):
@@ -113,7 +113,7 @@ def load_rules(request: StatusRequest, cwd: Path) -> RuleSet:
     from smartrestart.rules.sources import rules_sources
 
     sources = rules_sources(
-        request.rules_files, request.config_root, cwd, required=not request.units
+        request.rules_files, request.config_root, str(cwd), required=not request.units
     )
     return load_rule_set(sources) if sources else RuleSet(actions={})
 

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -36,9 +35,9 @@ if TYPE_CHECKING:
 
 class ProcessRequest(NamedTuple):
     argv: tuple[str, ...]
-    roots: tuple[Path, ...] = ()
+    roots: tuple[str, ...] = ()
     entry: str | None = None
-    cache_dir: Path | None = None
+    cache_dir: str | None = None
     include_type_checking: bool = False
     settle: float = 0.1
     ceiling: float = 2.0
@@ -91,7 +90,7 @@ def run_watch_process(request: ProcessRequest, say: Callable[[str], None]) -> in
     from smartrestart.importgraph.build import build_graph
 
     cwd = WorkingDirectory.current()
-    roots = [cwd.absolute(str(r)) for r in request.roots] or [cwd.physical]
+    roots = [cwd.absolute(r) for r in request.roots] or [cwd.physical]
     entry_spec = entry_from_argv(request.argv, request.entry)
 
     def graph() -> ImportGraph:

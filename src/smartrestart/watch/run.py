@@ -19,7 +19,6 @@ import io
 import os
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 from smartrestart.decide.run import DecideRequest, load_rules, run_decide
@@ -45,9 +44,9 @@ class WatchRequest(NamedTuple):
 
 def watched_directories(request: DecideRequest, cwd: WorkingDirectory) -> list[str]:
     """The rules files' directories and the roots, none inside another."""
-    rules = request.rules_files or (Path("restart-rules.yaml"),)
-    candidates = [os.path.dirname(cwd.absolute(str(f))) for f in rules]  # noqa: PTH120
-    candidates += [cwd.absolute(str(root)) for root in request.roots]
+    rules = request.rules_files or ("restart-rules.yaml",)
+    candidates = [os.path.dirname(cwd.absolute(f)) for f in rules]  # noqa: PTH120
+    candidates += [cwd.absolute(root) for root in request.roots]
     chosen: list[str] = []
     for directory in sorted(set(candidates), key=len):
         if not any(directory == c or directory.startswith(c.rstrip("/") + "/") for c in chosen):
