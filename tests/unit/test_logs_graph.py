@@ -221,3 +221,16 @@ def test_a_stream_closed_before_its_first_entry_stops_journalctl() -> None:
     process = stream._process  # type: ignore[attr-defined]
     stream.close()
     assert process.returncode is not None  # killed and reaped, not left following
+
+
+def test_a_file_name_that_is_not_utf8_is_drawn_with_its_bytes_escaped() -> None:
+    rules = rule_set()
+    name = os.fsdecode(b"src/api/caf\xe9.py")  # Latin-1, as an old tarball may hold
+    decision = decide([name], rules)
+    graph = decision_graph(rules, decision, (name,))
+    dot, mermaid = render_dot(graph), render_mermaid(graph)
+    assert 'label="src/api/caf\\\\xe9.py\\n(changed)"' in dot
+    assert "src/api/caf\\xe9.py" in mermaid
+    for text in (dot, mermaid):
+        text.encode("utf-8")  # strict: what Graphviz and Mermaid read
+    assert mermaid_problems(mermaid) == []

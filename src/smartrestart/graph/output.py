@@ -3,6 +3,8 @@
 Labels are escaped for each language: DOT quotes with backslashes; Mermaid
 takes ``#quot;`` and friends inside a quoted label, and ``<br/>`` for a line
 break. Node ids are ``n0``, ``n1``, ... so no name can break the syntax.
+Both are UTF-8 text: a file name that is not UTF-8 shows its other bytes as
+``\\xNN`` (see :func:`readable`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,21 @@ MERMAID_SHAPES = {
 MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;"}
 
 
+def readable(text: str) -> str:
+    """``text`` with each byte a file name held undecoded (surrogateescape) as ``\\xNN``.
+
+    Paths are read as bytes and decoded with surrogateescape, so a name that
+    is not UTF-8 reaches a label as lone surrogates, which no UTF-8 text may
+    hold; ``ls -b`` and Python's ``repr`` show such bytes the same way.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate surrogateescape did not make
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def dot_text(text: str) -> str:
+    text = readable(text)
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
 
@@ -52,6 +68,7 @@ def render_dot(graph: Graph) -> str:
 
 
 def mermaid_text(text: str) -> str:
+    text = readable(text)
     escaped = "".join(MERMAID_ENTITIES.get(char, char) for char in text.replace("\r", ""))
     return escaped.replace("\n", "<br/>")
 
