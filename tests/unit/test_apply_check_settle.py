@@ -48,7 +48,7 @@ class Clock:
 
 
 def run(fake: FakeSystemd, plan: Plan, **options: object) -> Report:
-    execution = Executor(fake, ApplyOptions(**options), ignore).run(plan)  # type: ignore[arg-type]
+    execution = Executor(fake, ApplyOptions("d1", **options), ignore).run(plan)  # type: ignore[arg-type]
     return Report(execution.plan, execution.results, details=execution.details)
 
 
@@ -159,7 +159,7 @@ def test_settle_watches_for_the_whole_window_and_no_longer() -> None:
         Action("a", HERE, units=("a.service",)),
         Action("b", HERE, units=("b.service",), mode=Mode.TRY_RESTART),
     )
-    execution = Executor(fake, ApplyOptions(), ignore).run(plan)
+    execution = Executor(fake, ApplyOptions("d1"), ignore).run(plan)
     clock = Clock()
     before = len(fake.calls)
     settled = watch_started(fake, dict(enumerate(execution.results)), 1.0, clock, clock.sleep)
@@ -173,7 +173,7 @@ def test_settle_watches_for_the_whole_window_and_no_longer() -> None:
 def test_settle_stops_watching_once_every_unit_failed() -> None:
     fake = FakeSystemd()
     fake.add(FakeUnit("dies.service", script=["dies"]))
-    execution = Executor(fake, ApplyOptions(), ignore).run(
+    execution = Executor(fake, ApplyOptions("d1"), ignore).run(
         plan_of(Action("a", HERE, units=("dies.service",)))
     )
     clock = Clock()

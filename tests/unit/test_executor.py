@@ -8,11 +8,19 @@ reported, and that nothing escapes as an exception once something acted.
 
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import Path
+
 import pytest
 
 from smartrestart.apply.executor import ApplyOptions, Executor
 from smartrestart.apply.model import Outcome, Plan, Report, run_unit_name, will_start
+from smartrestart.apply.run import ApplyRequest, run_apply
+from smartrestart.decide.changes import ChangeSources
+from smartrestart.decide.run import DecideRequest
 from smartrestart.errors import ActionLedger, ExitCode, Location, UnitNotUsable, UsageError
+from smartrestart.paths import WorkingDirectory
 from smartrestart.rules.model import Action, Mode
 from smartrestart.systemd.backend import UnitState
 from smartrestart.unitname import unit_name_problem
@@ -26,7 +34,7 @@ def execute(
     fake: FakeSystemd, plan: Plan, *, keep_going: bool = False, timeout: float = 5.0
 ) -> tuple[Report, Journal]:
     journal = Journal()
-    options = ApplyOptions(timeout=timeout, keep_going=keep_going)
+    options = ApplyOptions("d1", timeout=timeout, keep_going=keep_going)
     execution = Executor(fake, options, journal).run(plan)
     report = Report(
         execution.plan,
@@ -376,7 +384,7 @@ def test_every_entry_of_one_apply_carries_its_deploy_id() -> None:
         Action("migrate", HERE, order=10, run=("true",)),
     )
     journal = Journal()
-    options = ApplyOptions(deploy_id="0123456789abcdef")
+    options = ApplyOptions("0123456789abcdef")
     Executor(fake, options, journal).run(plan)
     assert journal.kinds() == ["daemon-reloaded", "run-done", "unit-job-done"]
     assert {fields["SMARTRESTART_DEPLOY"] for _, _, fields in journal.entries} == {
@@ -384,6 +392,25 @@ def test_every_entry_of_one_apply_carries_its_deploy_id() -> None:
     }
 
 
-def test_each_apply_gets_its_own_deploy_id() -> None:
-    assert ApplyOptions().deploy_id != ApplyOptions().deploy_id
-    assert len(ApplyOptions().deploy_id) == 16
+def test_each_apply_gets_its_own_deploy_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "actions:\n  a: {units: [api.service]}\nrules:\n  - {pattern: '**', actions: [a]}\n"
+    )
+    fake = FakeSystemd()
+    fake.add(FakeUnit("api.service"))
+    journal = Journal()
+    monkeypatch.setattr("smartrestart.systemd.connect", lambda **_: contextlib.nullcontext(fake))
+    monkeypatch.setattr("smartrestart.journal.writer.log_event", journal)
+    request = ApplyRequest(
+        DecideRequest((str(rules),), config_root=str(tmp_path), sources=ChangeSources(("a.py",))),
+        lock_file=tmp_path / "apply.lock",
+    )
+    cwd = WorkingDirectory(str(tmp_path), str(tmp_path))
+    reports = [run_apply(request, io.BytesIO(), cwd, print).report for _ in range(2)]
+    deploys = [report.deploy_id for report in reports]
+    assert deploys[0] != deploys[1]
+    assert all(deploy and len(deploy) == 16 for deploy in deploys)
+    # Every entry of one apply (started, the job, finished) carries that apply's id.
+    ids = [fields["SMARTRESTART_DEPLOY"] for _, _, fields in journal.entries]
+    assert ids == [deploys[0]] * 3 + [deploys[1]] * 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -93,11 +94,9 @@ def plan_of(*actions: Action) -> Plan:
     return plans.plan_of(*actions, changed=("a.py", "b.py"))
 
 
-def execute(fake: TimedFake, plan: Plan, **options: object) -> tuple[Execution, Journal]:
+def execute(fake: TimedFake, plan: Plan, **options: Any) -> tuple[Execution, Journal]:
     journal = Journal()
-    chosen = ApplyOptions(timeout=5.0, working_directory="/srv", deploy_id="r1")
-    for name, value in options.items():
-        setattr(chosen, name, value)
+    chosen = ApplyOptions("r1", timeout=5.0, working_directory="/srv")._replace(**options)
     return Executor(fake, chosen, journal, clock=fake.clock).run(plan), journal
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 from smartrestart.apply.model import (
     Group,
@@ -37,6 +35,7 @@ from smartrestart.apply.output import step_event
 from smartrestart.apply.settle import watch_started
 from smartrestart.apply.unitcheck import check_units
 from smartrestart.errors import ActionLedger, SmartRestartError, SystemdUnavailable
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import Mode
 from smartrestart.systemd.backend import JobEnd, JobMethod, SystemdBackend, UnitState
 
@@ -62,13 +61,18 @@ def new_deploy_id() -> str:
     return random_hex(8)
 
 
-@dataclass
-class ApplyOptions:
+class ApplyOptions(NamedTuple):
+    """How to run one plan.
+
+    ``deploy_id`` ties one apply's journal entries together (``smartrestart
+    logs --deploy ID``): each apply draws its own (:func:`new_deploy_id`), so
+    it has no default that two applies could share.
+    """
+
+    deploy_id: str
     timeout: float = 600.0
     keep_going: bool = False
     working_directory: str = "/"
-    # Ties one apply's journal entries together (``smartrestart logs --deploy ID``).
-    deploy_id: str = field(default_factory=new_deploy_id)
     # Watch the units a group started this long before the next group (--settle).
     settle: float = 0.0
     # Each unit's state before and after, for --diff.
@@ -289,7 +293,7 @@ class Executor:
             result.run_unit,
             self.options.journal_lines,
         )
-        return replace(result, journal=tuple(lines))
+        return result._replace(journal=tuple(lines))
 
     def _submit(self, step: Step) -> tuple[str, str | None]:
         if step.kind is StepKind.RUN:

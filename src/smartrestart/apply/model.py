@@ -9,18 +9,20 @@ The verdicts: what a finished job did (:func:`judge`), judged from the unit's
 state before and after it, and whether a job will start a unit
 (:func:`will_start`), which decides whether its start counter is cleared.
 The results and the report they make.
+
+NamedTuples, not dataclasses: see :class:`smartrestart.errors.Location`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import groupby
-from typing import NamedTuple
+from types import MappingProxyType
 
 from smartrestart.decide.model import Decision
 from smartrestart.errors import ExitCode
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import Action, Mode
 from smartrestart.systemd.backend import UnitState
 from smartrestart.unitname import escaped_unit_name
@@ -34,8 +36,7 @@ class StepKind(StrEnum):
     RUN = "run"
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One job: a mode applied to a unit, or a command run as a transient unit."""
 
     kind: StepKind
@@ -51,14 +52,12 @@ class Step:
         return self.unit if self.unit else f"run: {' '.join(self.command or ())}"
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(NamedTuple):
     order: int
     steps: tuple[Step, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     groups: tuple[Group, ...]
     # Actions with neither units nor run: nothing for apply to do.
     external: tuple[str, ...] = ()
@@ -148,14 +147,13 @@ def merge_same_units(plan: Plan, unit_ids: Mapping[str, str]) -> Plan:
                 steps.append(step)
                 continue
             first = steps[position[key]]
-            steps[position[key]] = replace(
-                first,
+            steps[position[key]] = first._replace(
                 actions=tuple(dict.fromkeys(first.actions + step.actions)),
                 trigger=tuple(dict.fromkeys(first.trigger + step.trigger)),
                 mode=strongest((first.mode, step.mode)),
             )
         groups.append(Group(group.order, tuple(steps)))
-    return replace(plan, groups=tuple(groups))
+    return plan._replace(groups=tuple(groups))
 
 
 class Outcome(StrEnum):
@@ -189,8 +187,7 @@ CHANGING_OUTCOMES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
+class StepResult(NamedTuple):
     step: Step
     order: int
     outcome: Outcome
@@ -210,8 +207,7 @@ class StepResult:
         return self.outcome in OK_OUTCOMES
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """What one apply did, assembled once at its end (by :mod:`smartrestart.apply.run`)."""
 
     plan: Plan
@@ -220,7 +216,7 @@ class Report:
     daemon_reloaded: bool = False
     seconds: float = 0.0
     # Seconds per phase: check, submit, wait (systemd's work), verify, cpu.
-    timing: dict[str, float] = field(default_factory=dict)
+    timing: Mapping[str, float] = MappingProxyType({})
     # Why the apply stopped part-way after something had acted, if it did.
     error: str | None = None
     # Every journal entry of this apply carries it; None when nothing was logged
@@ -229,7 +225,7 @@ class Report:
     # apply --check: the results are predictions from each unit's state now.
     check: bool = False
     # apply --diff: each unit's state before and after the apply (after: None in a check).
-    details: Mapping[str, UnitSnapshot] = field(default_factory=dict)
+    details: Mapping[str, UnitSnapshot] = MappingProxyType({})
 
     @property
     def failed(self) -> list[StepResult]:

@@ -1,7 +1,10 @@
 """Output forms of an apply: a table for people, JSON for machines.
 
 The JSON shape is documented in ``schemas/apply-report.schema.json`` (and the
-man page); ``changed`` is what Ansible's ``changed_when`` wants.
+man page); ``changed`` is what Ansible's ``changed_when`` wants. The forms of
+``apply --pending`` import what they need of the pending records and of the
+decision when they are called: the executor imports this module for its
+journal entries, on the path of every plain apply.
 """
 
 from __future__ import annotations
@@ -9,12 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from smartrestart.apply.model import Outcome, Plan, Report, StepKind, StepResult, UnitSnapshot
-from smartrestart.apply.pending import HANDLED, RETRY_COMMAND, PendingRecord
-from smartrestart.decide.output import decision_json
-from smartrestart.systemd.backend import UnitState
 
 if TYPE_CHECKING:
+    from smartrestart.apply.pending import PendingRecord
     from smartrestart.apply.run_pending import PendingOutcome
+    from smartrestart.systemd.backend import UnitState
 
 
 def state_json(state: UnitState | None) -> dict[str, Any] | None:
@@ -163,6 +165,8 @@ def step_event(result: StepResult, deploy_id: str) -> tuple[str, str, dict[str, 
 
 def pending_json(outcome: PendingOutcome) -> dict[str, Any]:
     """``apply --pending --json``: the report (empty when nothing ran) and the spool's fate."""
+    from smartrestart.decide.output import decision_json
+
     report = outcome.report or Report(Plan(()))
     decision = decision_json(outcome.decided) if outcome.decided else None
     settlement = outcome.settlement
@@ -194,6 +198,8 @@ def render_pending(outcome: PendingOutcome, *, trigger: bool) -> tuple[str, list
     The dpkg trigger says nothing when nothing was pending: dpkg's output is
     long enough.
     """
+    from smartrestart.apply.pending import HANDLED, RETRY_COMMAND
+
     notes: list[str] = []
     if outcome.error is not None:
         notes.append(f"error: {outcome.error.message}")

@@ -22,15 +22,18 @@ Pure: reading and writing the spool is :mod:`smartrestart.apply.spool`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from smartrestart.apply.model import OK_OUTCOMES, Group, Outcome, Plan, Report
 from smartrestart.errors import ConfigError, Location
+from smartrestart.records import NamedTuple
 from smartrestart.rules.model import Mode
-from smartrestart.systemd.backend import UnitState
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from smartrestart.systemd.backend import UnitState
 
 PENDING_FORMAT = "smartrestart-pending 1"
 HEADER_KEYS = ("package", "from", "to")
@@ -160,7 +163,7 @@ def restart_failed(plan: Plan, states: Mapping[str, UnitState]) -> Plan:
     groups = []
     for group in plan.groups:
         steps = tuple(
-            dataclasses.replace(step, mode=Mode.RESTART)
+            step._replace(mode=Mode.RESTART)
             if step.unit
             and step.mode is Mode.TRY_RESTART
             and step.unit in states
@@ -169,4 +172,4 @@ def restart_failed(plan: Plan, states: Mapping[str, UnitState]) -> Plan:
             for step in group.steps
         )
         groups.append(Group(group.order, steps))
-    return dataclasses.replace(plan, groups=tuple(groups))
+    return plan._replace(groups=tuple(groups))

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
 
 from smartrestart.apply.model import Group, Plan, Step
+from smartrestart.records import NamedTuple
 
 POLICY_HELPER = Path("/usr/sbin/policy-rc.d")
 FORBIDDEN = 101
@@ -75,4 +74,4 @@ def without(plan: Plan, steps: list[Step]) -> Plan:
         kept = tuple(s for s in group.steps if s not in steps)
         if kept:
             groups.append(Group(group.order, kept))
-    return replace(plan, groups=tuple(groups))
+    return plan._replace(groups=tuple(groups))

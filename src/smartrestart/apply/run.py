@@ -8,18 +8,19 @@ each part returned.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO
 
 from smartrestart.apply.model import Outcome, Plan, Report, StepResult, build_plan, planned
 from smartrestart.decide.run import DecideOutcome, DecideRequest, run_decide
 from smartrestart.errors import UsageError
 from smartrestart.paths import WorkingDirectory
+from smartrestart.records import NamedTuple
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from smartrestart.apply.executor import ApplyOptions, EventSink
     from smartrestart.systemd.backend import SystemdBackend
 
@@ -74,7 +75,7 @@ def run_apply(
             report = _check(plan, denied, request)
         else:
             report = _act(plan, denied, decided, cwd, request)
-    return ApplyOutcome(decided, dataclasses.replace(report, seconds=time.monotonic() - started))
+    return ApplyOutcome(decided, report._replace(seconds=time.monotonic() - started))
 
 
 def apply_policy(
@@ -113,10 +114,11 @@ def _act(
 ) -> Report:
     """Lock, connect, run the plan."""
     from smartrestart import systemd
-    from smartrestart.apply.executor import ApplyOptions
+    from smartrestart.apply.executor import ApplyOptions, new_deploy_id
     from smartrestart.apply.lock import HostLock
 
     options = ApplyOptions(
+        new_deploy_id(),
         timeout=request.timeout,
         keep_going=request.keep_going,
         working_directory=cwd.physical,

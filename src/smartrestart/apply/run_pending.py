@@ -15,13 +15,12 @@ pending, but the dpkg run goes on (see :func:`pending_exit_code`).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from smartrestart.apply.executor import new_deploy_id
 from smartrestart.apply.model import Plan, Report, StepResult, build_plan, planned
@@ -48,6 +47,7 @@ from smartrestart.decide.changes import ChangeSources
 from smartrestart.decide.run import DecideOutcome, run_decide
 from smartrestart.errors import ActionLedger, ExitCode, SmartRestartError
 from smartrestart.paths import WorkingDirectory
+from smartrestart.records import NamedTuple
 
 if TYPE_CHECKING:
     from smartrestart.apply.executor import EventSink
@@ -112,7 +112,7 @@ def run_pending(
         )
     if outcome.report is not None:
         seconds = time.monotonic() - started
-        outcome = outcome._replace(report=dataclasses.replace(outcome.report, seconds=seconds))
+        outcome = outcome._replace(report=outcome.report._replace(seconds=seconds))
     if outcome.kept or outcome.error:
         _log_kept(outcome, log)
     return outcome

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 from smartrestart.apply.model import SETTLED_OUTCOMES, StepResult, judge_settled
 from smartrestart.systemd.backend import SystemdBackend
@@ -51,8 +50,7 @@ def watch_started(
                 outcome, detail = verdict
                 # After an automatic restart, Result= is the new invocation's.
                 same = state.invocation_id == result.new_invocation_id
-                settled[index] = replace(
-                    result,
+                settled[index] = result._replace(
                     outcome=outcome,
                     detail=detail,
                     unit_result=state.result or "" if same else "",

@@ -125,7 +125,6 @@ def apply_command(
     """
     from smartrestart.apply import output
     from smartrestart.apply.run import ApplyRequest, run_apply
-    from smartrestart.decide.output import decision_json
     from smartrestart.paths import WorkingDirectory
 
     apply_request = ApplyRequest(
@@ -148,6 +147,8 @@ def apply_command(
     report = outcome.report
     if as_json:
         import json
+
+        from smartrestart.decide.output import decision_json
 
         click.echo(json.dumps(output.report_json(report, decision_json(outcome.decided)), indent=2))
     else:

@@ -9,7 +9,7 @@ table, so the explanation cannot drift from the events.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from smartrestart.records import NamedTuple
 
 SYSLOG_IDENTIFIER = "smartrestart"
 PRIORITY_ERR, PRIORITY_WARNING, PRIORITY_NOTICE, PRIORITY_INFO = 3, 4, 5, 6

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import Protocol
+
+from smartrestart.records import NamedTuple
 
 
 class JobMethod(StrEnum):
