@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
 
 from smartrestart import pathnames
 from smartrestart.errors import ConfigError, Location, UsageError
+from smartrestart.records import NamedTuple
 
 TRUST_FILE = "etc/smartrestart/trust.yaml"
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
