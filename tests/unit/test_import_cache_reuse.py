@@ -367,12 +367,17 @@ def test_the_files_whose_stats_changed_are_found_in_any_block(
 
 
 def test_a_file_rewritten_in_place_is_read_again_its_new_import_seen(tree: Tree) -> None:
-    """In the racy window, its entry stays untrusted: read again until it is old enough."""
+    """In the racy window, its entry stays untrusted: read again until it is old enough.
+
+    Meanwhile nothing is written: the next run reads the file whatever is stored.
+    """
     a = tree.root / "pkg/a.py"
     before = tree.graph().expand([str(tree.root / "tool.py")]).paths()
+    stored = tree.stored()
     a.write_text("import tool\n")  # now, in the racy window
     touched = tree.graph()
     assert (touched.stats.scanned, touched.stats.from_cache) == (1, 5)
+    assert tree.stored() == stored
     assert str(a) in touched.expand([str(tree.root / "tool.py")]).paths()
     assert str(a) not in before
     size, mtime = a.stat().st_size, a.stat().st_mtime_ns
@@ -383,9 +388,24 @@ def test_a_file_rewritten_in_place_is_read_again_its_new_import_seen(tree: Tree)
     assert again.stats.scanned == 1
     assert str(a) not in again.expand([str(tree.root / "tool.py")]).paths()
     assert str(a) in again.expand([str(tree.root / "pkg/__init__.py")]).paths()
-    tree.settle()  # out of the racy window: read once more, then trusted
+    assert tree.stored() == stored
+    tree.settle()  # out of the racy window: read once more, stored, then trusted
     assert tree.graph().stats.scanned == 1
-    assert tree.graph().stats.scanned == 0
+    assert tree.stored() != stored
+    warm = tree.graph()
+    assert warm.stats.scanned == 0
+    assert str(a) in warm.expand([str(tree.root / "pkg/__init__.py")]).paths()
+
+
+def test_a_run_that_also_moved_files_stores_them_though_its_scans_are_racy(tree: Tree) -> None:
+    before = tree.stored()
+    (tree.root / "pkg/d.py").write_text("import pkg.a\n")  # a new file, in the racy window
+    assert tree.graph().stats.scanned == 1
+    stored = tree.stored()
+    assert stored != before  # the new list of files
+    again = tree.graph()
+    assert (again.stats.scanned, tree.stored()) == (1, stored)  # in place: read, not stored
+    assert str(tree.root / "pkg/d.py") in again.expand([str(tree.root / "pkg/a.py")]).paths()
 
 
 @pytest.mark.parametrize("limit", [0, 64], ids=["whole", "delta"])

@@ -163,7 +163,7 @@ class _RootBuild:
             index = self._updated_index(fresh, old, scan)
             fresh.indexes = {**fresh.indexes, self.mode: index}
             changed = True
-        if cache_path is not None and changed:
+        if cache_path is not None and changed and not _only_untrusted(fresh, scan, listings_moved):
             graph_cache.store(cache_path, fresh, self.root_path)
         return RootGraph(self.root, fresh, index)
 
@@ -360,6 +360,23 @@ class _RootBuild:
         )
         after = {position: fresh.dependencies_of(position) for position in scan.positions}
         return edited_index(index, self.mode, before, after)
+
+
+def _only_untrusted(fresh: RootCache, scan: _Scan, listings_moved: bool) -> bool:
+    """Whether all a store would keep is entries the next run scans again anyway.
+
+    So it is when every file scanned changed within the racy window (as a file
+    does that a deploy has just written): its entry is stored untrusted, so the
+    next run reads the file again whatever the cache holds for it, and the
+    entry on disk, older, is as good. Anything more (files moved, listings, an
+    index built afresh: an empty token) is stored.
+    """
+    if scan.reused_from is not None or listings_moved or not fresh.token:
+        return False
+    stats = fresh.stats
+    return bool(scan.positions) and all(
+        stats[3 * position + 1] == UNTRUSTED for position in scan.positions
+    )
 
 
 class _Scan:
