@@ -437,3 +437,14 @@ def test_after_a_file_is_rewritten_the_cache_holds_what_a_cold_build_does(
                 list(afresh.index.get(m)) for m in modules
             ]
             assert index.to_dict() == afresh.index.to_dict()
+
+
+def test_an_index_built_for_the_other_mode_is_stored_though_the_scans_are_racy(
+    tree: Tree,
+) -> None:
+    stored = tree.stored()
+    (tree.root / "pkg/a.py").write_text("import tool\n")  # in the racy window
+    typed = build_graph([tree.root], cache_dir=tree.cache, include_type_checking=True)
+    assert typed.stats.scanned == 1
+    assert tree.stored() != stored  # the cache had no index of TYPE_CHECKING imports
+    assert set(loaded(tree).indexes) == {"all"}
