@@ -59,6 +59,17 @@ def test_an_edit_of_a_damaged_entry_is_refused_when_served_checked() -> None:
     assert list(edited.get("b")) == [0]
 
 
+@pytest.mark.parametrize("other", [0, 2], ids=["before-it", "after-it"])
+def test_taking_out_an_edge_the_index_lacks_leaves_every_other_edge(other: int) -> None:
+    """A file said to have imported ``m`` that the index does not list: nothing else goes.
+
+    (A lost edge is an importer left unrestarted.)
+    """
+    index = PackedIndex.from_lists({"m": [other]}, count=3)
+    edited = edited_index(index, RUNTIME, {1: (("m",), ())}, {1: ((), ())})
+    assert list(edited.get("m")) == [other]
+
+
 def test_moving_files_keeps_the_overrides_edges_from_the_first_file() -> None:
     index = PackedIndex.from_lists({"m": [1]}, count=3).with_changes({"n": ints(0, 2)})
     moved = index.remapped(ints(0, 1, 2), count=3)
@@ -138,7 +149,12 @@ def test_an_index_edited_twice_keeps_ascending_arrays_equal_to_one_built_afresh(
         assert list(positions) == sorted(set(positions))
 
 
-def test_files_moved_out_of_order_leave_every_array_ascending() -> None:
+@pytest.mark.parametrize(
+    ("new_position", "n"), [((2, 0, 1), [1, 2]), ((1, 0, 2), [1, 2])], ids=["rotated", "to-0"]
+)
+def test_files_moved_out_of_order_leave_every_array_ascending(
+    new_position: tuple[int, ...], n: list[int]
+) -> None:
     index = PackedIndex.from_lists({"m": [0, 1, 2]}, count=3).with_changes({"n": ints(0, 2)})
-    moved = index.remapped(ints(2, 0, 1), count=3)
-    assert [list(moved.get(name)) for name in ("m", "n")] == [[0, 1, 2], [1, 2]]
+    moved = index.remapped(ints(*new_position), count=3)
+    assert [list(moved.get(name)) for name in ("m", "n")] == [[0, 1, 2], n]
