@@ -345,3 +345,106 @@ def test_a_delta_over_a_delta_that_listed_directories_keeps_their_listings(tree:
     walks = tree.walks
     warm = tree.graph()
     assert (tree.walks, warm.stats.scanned, warm.notes) == (walks, 0, [])
+
+
+# -- a file changed in place ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [[], [0], [63], [64], [99], [0, 64, 65, 99], list(range(100))],
+    ids=["none", "first", "end-of-a-block", "start-of-a-block", "last", "several", "all"],
+)
+@pytest.mark.parametrize("field", [0, 1, 2], ids=["size", "mtime", "inode"])
+def test_the_files_whose_stats_changed_are_found_in_any_block(
+    changed: list[int], field: int
+) -> None:
+    old = array("q", range(300))
+    new = array("q", old)
+    for position in changed:
+        new[3 * position + field] = -5
+    assert build.changed_positions(new, old) == changed
+
+
+def test_a_file_rewritten_in_place_is_read_again_its_new_import_seen(tree: Tree) -> None:
+    """In the racy window, its entry stays untrusted: read again until it is old enough.
+
+    Meanwhile nothing is written: the next run reads the file whatever is stored.
+    """
+    a = tree.root / "pkg/a.py"
+    before = tree.graph().expand([str(tree.root / "tool.py")]).paths()
+    stored = tree.stored()
+    a.write_text("import tool\n")  # now, in the racy window
+    touched = tree.graph()
+    assert (touched.stats.scanned, touched.stats.from_cache) == (1, 5)
+    assert tree.stored() == stored
+    assert str(a) in touched.expand([str(tree.root / "tool.py")]).paths()
+    assert str(a) not in before
+    size, mtime = a.stat().st_size, a.stat().st_mtime_ns
+    a.write_text("import  pkg\n")  # the same size, and the mtime it had: a second write
+    assert a.stat().st_size == size
+    os.utime(a, ns=(mtime, mtime))  # within one tick of the clock
+    again = tree.graph()
+    assert again.stats.scanned == 1
+    assert str(a) not in again.expand([str(tree.root / "tool.py")]).paths()
+    assert str(a) in again.expand([str(tree.root / "pkg/__init__.py")]).paths()
+    assert tree.stored() == stored
+    tree.settle()  # out of the racy window: read once more, stored, then trusted
+    assert tree.graph().stats.scanned == 1
+    assert tree.stored() != stored
+    warm = tree.graph()
+    assert warm.stats.scanned == 0
+    assert str(a) in warm.expand([str(tree.root / "pkg/__init__.py")]).paths()
+
+
+def test_a_run_that_also_moved_files_stores_them_though_its_scans_are_racy(tree: Tree) -> None:
+    before = tree.stored()
+    (tree.root / "pkg/d.py").write_text("import pkg.a\n")  # a new file, in the racy window
+    assert tree.graph().stats.scanned == 1
+    stored = tree.stored()
+    assert stored != before  # the new list of files
+    again = tree.graph()
+    assert (again.stats.scanned, tree.stored()) == (1, stored)  # in place: read, not stored
+    assert str(tree.root / "pkg/d.py") in again.expand([str(tree.root / "pkg/a.py")]).paths()
+
+
+@pytest.mark.parametrize("limit", [0, 64], ids=["whole", "delta"])
+def test_after_a_file_is_rewritten_the_cache_holds_what_a_cold_build_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """The same stats and dependency lists, and each importer array in the same order."""
+    monkeypatch.setattr(graph_cache, "delta_limit", lambda files: limit)
+    tree = Tree(tmp_path, monkeypatch)
+    tree.graph()
+    tree.layout = tuple(parts(tree.main_file())[0]["layout"])
+    for source in ("import pkg.a\nimport tool\n", "import os\n", "from pkg import b, sub\n"):
+        write_tree(tree.root, {"pkg/sub/__init__.py": source})
+        tree.settle()
+        (cached,) = tree.graph().parts
+        (afresh,) = tree.graph(cache=False).parts
+        kept = loaded(tree)
+        assert (kept.stats, kept.modules, kept.problems) == (
+            afresh.tables.stats,
+            afresh.tables.modules,
+            afresh.tables.problems,
+        )
+        assert [kept.dependencies_of(i) for i in range(len(kept.files))] == (
+            afresh.tables.dependencies
+        )
+        for index in (cached.index, kept.indexes["runtime"]):
+            modules = sorted(afresh.index.to_dict())
+            assert [list(index.get(m, ())) for m in modules] == [
+                list(afresh.index.get(m)) for m in modules
+            ]
+            assert index.to_dict() == afresh.index.to_dict()
+
+
+def test_an_index_built_for_the_other_mode_is_stored_though_the_scans_are_racy(
+    tree: Tree,
+) -> None:
+    stored = tree.stored()
+    (tree.root / "pkg/a.py").write_text("import tool\n")  # in the racy window
+    typed = build_graph([tree.root], cache_dir=tree.cache, include_type_checking=True)
+    assert typed.stats.scanned == 1
+    assert tree.stored() != stored  # the cache had no index of TYPE_CHECKING imports
+    assert set(loaded(tree).indexes) == {"all"}

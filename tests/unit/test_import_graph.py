@@ -589,9 +589,9 @@ def _answers(graph: ImportGraph, root: Path) -> dict[str, object]:
         "files": sorted(files),
         "modules": sorted(zip(files, part.tables.modules, part.tables.packages, strict=True)),
         "problems": sorted((files[i], p) for i, p in part.tables.problems.items()),
+        # In the order of the index's arrays: ascending positions, as a cold build has them.
         "importers": {
-            module: sorted(files[i] for i in positions)
-            for module, positions in part.index.to_dict().items()
+            module: [files[i] for i in part.index.get(module)] for module in part.index.to_dict()
         },
         "expanded": {f: sorted(added(graph, root, f)) for f in files},
     }

@@ -20,6 +20,9 @@ touching one file of a 13k-file tree costs a few kilobytes, not 16 MB. The
 delta names the cache it applies to by a random token; a delta grown past
 :func:`delta_limit` entries, or a change in the list of files, rewrites the
 cache whole, and writing a whole cache prunes the directory (:func:`prune`).
+A run whose rescanned files all changed within the racy window (as files a
+deploy has just written do) writes nothing: their entries would be stored
+untrusted, and the next run reads those files again whatever is stored.
 
 A cache that cannot be read or written is ignored: it only ever costs speed.
 A cache another user could write is ignored too (see :func:`untrusted`): a

@@ -21,7 +21,9 @@ from smartrestart.importgraph.index import DamagedCache
 
 # Bump when the scanner reads any file differently, so old caches are not reused.
 SCANNER_EPOCH = 4
-CACHE_FORMAT = (8, SCANNER_EPOCH, sys.version_info[:2])
+# The first number is the header's: 9 since every importer array is kept in
+# ascending order (8 appended a changed file's edges at the end).
+CACHE_FORMAT = (9, SCANNER_EPOCH, sys.version_info[:2])
 MAGIC = b"SRG8"
 DELTA_MAGIC = b"SRD8"
 OUR_FILES = b"SR"  # the start of every magic smartrestart ever wrote

@@ -14,9 +14,15 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from functools import cache
 
 POSSESSIVE_BROKEN = sys.version_info < (3, 11, 5)
-_REPEAT = re.compile(rb"\{\d*(?:,\d*)?\}")  # {m}, {m,n}, {,n}, {m,}: else a literal brace
+
+
+@cache
+def _repeat() -> re.Pattern[bytes]:
+    """{m}, {m,n}, {,n}, {m,}: else a literal brace (compiled only where a rewrite is needed)."""
+    return re.compile(rb"\{\d*(?:,\d*)?\}")
 
 
 # Each pattern compiled here -> its source as written (``.pattern`` is the rewrite
@@ -89,11 +95,11 @@ def _opener_end(pattern: bytes, start: int) -> int:
 
 def _is_quantifier(pattern: bytes, position: int) -> bool:
     char = pattern[position : position + 1]
-    return char in (b"*", b"+", b"?") or bool(char == b"{" and _REPEAT.match(pattern, position))
+    return char in (b"*", b"+", b"?") or bool(char == b"{" and _repeat().match(pattern, position))
 
 
 def _quantifier_end(pattern: bytes, start: int) -> int:
-    repeat = _REPEAT.match(pattern, start)
+    repeat = _repeat().match(pattern, start)
     return repeat.end() if repeat else start + 1
 
 
