@@ -409,3 +409,22 @@ def test_from_the_root_directory_absolute_patterns_match(tmp_path: Path) -> None
         env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
     )
     assert (result.returncode, result.stdout) == (0, "a\n"), result.stderr
+
+
+def test_a_file_name_that_is_not_utf8_goes_out_as_it_came_in(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/a.py").write_text("")
+    (tmp_path / os.fsdecode(b"pkg/caf\xe9.py")).write_text("import pkg.a\n")
+    rules = write_rules(tmp_path, "actions:\n  x: {}\nrules:\n  - {pattern: '**', actions: [x]}\n")
+    decide = ["decide", "--config-root", "none", "-r", rules, "--root", "."]
+    completed = subprocess.run(
+        [sys.executable, "-m", "smartrestart", *decide, "--show-expanded", "pkg/a.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / ".cache")},
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == b"x\n"
+    assert b"pkg/caf\xe9.py" in completed.stderr  # the name's own bytes, as ls prints them

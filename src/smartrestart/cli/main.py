@@ -153,9 +153,11 @@ def main() -> None:
     import graph object by object takes longer than a warm decide itself,
     and nothing is left to clean up (no atexit handlers are ours).
     """
-    # File names are bytes; paths that are not UTF-8 go back out as they came in.
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(errors="surrogateescape")
+    # File names are bytes; paths that are not UTF-8 go back out as they came
+    # in, on stdout and in the warnings and notes on stderr alike.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     try:
         cli(prog_name="smartrestart")
         code = 0
