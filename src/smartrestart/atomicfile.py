@@ -40,7 +40,8 @@ def open_directory(
     """A descriptor of ``directory`` opened without following a final symlink."""
     path = pathnames.join(os.fspath(directory))
     if create:
-        _make_directory(path, mode)
+        # As Path.mkdir(parents=True): only the last directory gets ``mode``.
+        os.makedirs(path, mode, exist_ok=True)
     try:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
@@ -49,21 +50,6 @@ def open_directory(
                 exc.errno, "refusing to follow a symlinked directory", path
             ) from None
         raise
-
-
-def _make_directory(path: str, mode: int, *, parents: bool = True) -> None:
-    """``Path(path).mkdir(mode, parents, exist_ok=True)``: missing parents get 0o777 (umask)."""
-    try:
-        os.mkdir(path, mode)
-    except FileNotFoundError:
-        parent = pathnames.parent(path)
-        if not parents or parent == path:
-            raise
-        _make_directory(parent, 0o777)
-        _make_directory(path, mode, parents=False)
-    except OSError:
-        if not pathnames.is_dir(path):
-            raise
 
 
 def read_in(dir_fd: int, name: str, limit: int = MAX_READ_BYTES) -> bytes | None:
